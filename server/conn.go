@@ -1,0 +1,322 @@
+package server
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"metricstream/codec"
+	"metricstream/engine"
+)
+
+// conn is one client connection. The fields above the line are owned by
+// the connection's event-loop goroutine; the atomics below it are shared
+// with the storage writer goroutine, which acknowledges batches.
+type conn struct {
+	ls     *loopState
+	gc     gnet.Conn
+	parser *codec.Parser
+
+	// queue holds the answers not yet sent, in request order. An answer
+	// waiting for storage blocks every answer behind it, which keeps
+	// pipelined answers in order. queueBuf is its reusable backing array.
+	queue    []*pending
+	queueBuf []*pending
+	free     []*pending // recycled pendings, never ones storage still holds
+
+	lastActive   int64 // UnixNano of the last input; drives -idle-timeout
+	reqStart     int64 // UnixNano of the first byte of the request in progress, 0 if none
+	stalledSince int64 // UnixNano since the client stopped reading its answers, 0 if not
+
+	closing         bool  // read no more requests; close once queue is empty
+	shutdownPending bool  // closing, queue empty, output not yet flushed
+	lingerUntil     int64 // write side shut: discard input until then (UnixNano)
+
+	// decided is set when the current request's rate-limit decision was
+	// taken at its head (Expect: 100-continue); client holds that decision's
+	// client.
+	decided bool
+	client  *engine.Client
+
+	// ---- shared with the storage writer goroutine ----
+
+	// wakeArmed is set by the first acknowledgement after the loop last ran
+	// process, so that a group commit of many batches wakes the loop once.
+	wakeArmed atomic.Bool
+	closed    atomic.Bool // set in OnClose
+}
+
+func newConn(ls *loopState, gc gnet.Conn) *conn {
+	s := ls.srv
+	c := &conn{
+		ls:         ls,
+		gc:         gc,
+		parser:     codec.NewParser(s.cfg.MaxHeaderBytes, s.cfg.MaxBodyBytes),
+		lastActive: time.Now().UnixNano(),
+	}
+	c.queueBuf = make([]*pending, 0, 8)
+	c.queue = c.queueBuf
+	return c
+}
+
+// pending is one answer in a connection's queue. For a batch handed to
+// storage (stored), the writer goroutine calls Ack once; everything else is
+// loop-owned.
+type pending struct {
+	conn    *conn
+	stored  bool   // waiting for storage's Ack
+	buf     []byte // rendered answer, for answers that were ready at once
+	metrics int    // batch size, for the success body
+	lp      bool   // line-protocol write: answer 204
+	head    bool
+	close   bool
+	keep10  bool // HTTP/1.0 keep-alive: say so in the answer
+
+	ready atomic.Bool // set by Ack after err
+	err   error       // written by Ack before ready is set
+}
+
+// Ack implements storage.Acker. It runs on the storage writer goroutine.
+func (p *pending) Ack(err error) {
+	c := p.conn
+	p.err = err
+	p.ready.Store(true)
+	c.ls.srv.inflight.Add(-1)
+	if !c.closed.Load() && c.wakeArmed.CompareAndSwap(false, true) {
+		_ = c.gc.Wake(nil) // fails harmlessly if the connection closed meanwhile
+	}
+}
+
+func (c *conn) newPending() *pending {
+	if n := len(c.free); n > 0 {
+		p := c.free[n-1]
+		c.free = c.free[:n-1]
+		return p
+	}
+	return &pending{conn: c}
+}
+
+func (c *conn) recycle(p *pending) {
+	p.stored, p.lp, p.head, p.close, p.keep10 = false, false, false, false, false
+	p.buf = p.buf[:0]
+	p.err = nil
+	p.ready.Store(false)
+	c.free = append(c.free, p)
+}
+
+// release drops the connection's loop-owned state after it closed. Answers
+// storage still holds are left to it; their Ack finds the connection closed.
+func (c *conn) release() {
+	clear(c.queue)
+	c.queue = nil
+	c.queueBuf = nil
+	c.free = nil
+}
+
+func (c *conn) remote() string {
+	if a := c.gc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// process sends the answers that became ready, reads every complete request
+// buffered, and writes all resulting answers with one write. It runs on the
+// loop goroutine: from OnTraffic (input or a wake-up) and from scan.
+func (c *conn) process(now time.Time) gnet.Action {
+	ls := c.ls
+	nowNs := now.UnixNano()
+	c.wakeArmed.Store(false)
+	if c.gc.InboundBuffered() > 0 {
+		c.lastActive = nowNs
+	}
+	out := c.flushReady(ls.out[:0], now)
+	switch {
+	case c.lingerUntil != 0 || c.shutdownPending || c.closing:
+		// No more requests are read: drop whatever the client sends.
+		_, _ = c.gc.Discard(c.gc.InboundBuffered())
+	default:
+		out = c.readRequests(out, now)
+	}
+	if len(out) > 0 {
+		_, _ = c.gc.Write(out) // an error closes the connection in gnet
+	}
+	ls.out = out[:0]
+	if c.closing && len(c.queue) == 0 && c.lingerUntil == 0 {
+		c.finishClose(nowNs)
+	}
+	return gnet.None
+}
+
+// readRequests parses and handles every complete request buffered, within
+// the connection's pipeline and output bounds.
+func (c *conn) readRequests(out []byte, now time.Time) []byte {
+	s := c.ls.srv
+	nowNs := now.UnixNano()
+	gc := c.gc
+	avail := gc.InboundBuffered()
+	if avail == 0 || avail < c.parser.Need() {
+		return out
+	}
+	buf, _ := gc.Peek(-1)
+	off := 0
+	for !c.closing {
+		if len(c.queue) >= s.cfg.MaxPipeline {
+			break // resumed by the wake-up of the next acknowledgement
+		}
+		if gc.OutboundBuffered()+len(out) > s.cfg.MaxOutbound {
+			if c.stalledSince == 0 {
+				c.stalledSince = nowNs // scan resumes or closes
+			}
+			break
+		}
+		rest := buf[off:]
+		if len(rest) == 0 || len(rest) < c.parser.Need() {
+			break
+		}
+		n, st, err := c.parser.Parse(rest)
+		off += n
+		if err != nil {
+			out = c.protocolError(out, now, err)
+			break
+		}
+		if st == codec.NeedMore {
+			if c.parser.InRequest() && c.reqStart == 0 {
+				c.reqStart = nowNs
+			}
+			break
+		}
+		if st == codec.HeadReady {
+			if c.reqStart == 0 {
+				c.reqStart = nowNs
+			}
+			out = c.onHead(out, now, c.parser.Request())
+			continue
+		}
+		c.reqStart = 0
+		c.ls.counters.requests.Add(1)
+		out = c.onRequest(out, now, c.parser.Request())
+	}
+	_, _ = gc.Discard(off)
+	// Input kept unread because answers are not going out must not grow
+	// without bound: one request of the largest size is all we keep.
+	if limit := s.cfg.MaxHeaderBytes + s.cfg.MaxBodyBytes + 64<<10; !c.closing && gc.InboundBuffered() > limit {
+		s.logs.warn("closing connection: unread input over bound", "remote", c.remote(), "bytes", gc.InboundBuffered())
+		_ = gc.Close()
+	}
+	return out
+}
+
+// protocolError answers a malformed or refused request and closes the
+// connection lingeringly.
+func (c *conn) protocolError(out []byte, now time.Time, err error) []byte {
+	status, msg := 400, err.Error()
+	if pe, ok := err.(*codec.Error); ok {
+		status, msg = pe.Status, pe.Msg
+	}
+	return c.fail(out, now, status, msg)
+}
+
+// fail answers status with msg, then closes the connection once every
+// earlier answer went out.
+func (c *conn) fail(out []byte, now time.Time, status int, msg string) []byte {
+	ls := c.ls
+	ls.counters.errors[reasonForStatus(status)].Add(1)
+	ls.srv.logs.info("client error", "remote", c.remote(), "status", status, "error", msg)
+	ls.body = appendErrorBody(ls.body[:0], msg)
+	return c.respond(out, now, &answer{status: status, ctype: ctypeJSON, body: ls.body, close: true})
+}
+
+// failNow is fail for callers outside process (the scan): it writes the
+// answer itself.
+func (c *conn) failNow(now time.Time, status int, msg string) {
+	out := c.fail(c.ls.out[:0], now, status, msg)
+	if len(out) > 0 {
+		_, _ = c.gc.Write(out)
+	}
+	c.ls.out = out[:0]
+	if len(c.queue) == 0 {
+		c.finishClose(now.UnixNano())
+	}
+}
+
+// respond queues or sends answer a. While earlier answers wait for storage
+// it is rendered into a pending entry behind them; otherwise straight into out.
+func (c *conn) respond(out []byte, now time.Time, a *answer) []byte {
+	if a.close {
+		c.closing = true
+	}
+	date := c.ls.date.header(now)
+	if len(c.queue) == 0 {
+		return appendAnswer(out, date, a)
+	}
+	p := c.newPending()
+	p.buf = appendAnswer(p.buf[:0], date, a)
+	c.queue = append(c.queue, p)
+	return out
+}
+
+// flushReady renders the answers at the head of the queue that are ready.
+func (c *conn) flushReady(out []byte, now time.Time) []byte {
+	ls := c.ls
+	for len(c.queue) > 0 {
+		p := c.queue[0]
+		if p.stored {
+			if !p.ready.Load() {
+				break
+			}
+			out = c.renderStored(out, now, p)
+		} else {
+			out = append(out, p.buf...)
+		}
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.recycle(p)
+	}
+	if len(c.queue) == 0 {
+		c.queue = c.queueBuf[:0]
+	}
+	_ = ls
+	return out
+}
+
+// renderStored renders the answer of an acknowledged batch.
+func (c *conn) renderStored(out []byte, now time.Time, p *pending) []byte {
+	ls := c.ls
+	a := answer{ctype: ctypeJSON, head: p.head, close: p.close, keepAlive: p.keep10}
+	if p.err != nil {
+		ls.counters.errors[reasonUnavailable].Add(1)
+		ls.srv.logs.warn("batch not stored", "error", p.err)
+		a.status, a.retryAfter = 503, 1
+		ls.body = appendErrorBody(ls.body[:0], "storage write failed; batch not stored, retry later")
+	} else {
+		ls.counters.batches.Add(1)
+		ls.counters.metricsReceived.Add(uint64(p.metrics))
+		if p.lp {
+			a.status = 204
+			ls.body = ls.body[:0]
+		} else {
+			a.status = 200
+			ls.body = appendSuccessBody(ls.body[:0], p.metrics)
+		}
+	}
+	a.body = ls.body
+	return appendAnswer(out, ls.date.header(now), &a)
+}
+
+// finishClose shuts down the write side once the answers are flushed, then
+// lingers: input is discarded until the client closes or Linger passes,
+// so that the client reads the last answer rather than a reset.
+func (c *conn) finishClose(nowNs int64) {
+	if c.gc.OutboundBuffered() > 0 {
+		c.shutdownPending = true // scan retries
+		return
+	}
+	c.shutdownPending = false
+	c.closing = true
+	_ = unix.Shutdown(c.gc.Fd(), unix.SHUT_WR)
+	c.lingerUntil = nowNs + int64(c.ls.srv.cfg.Linger)
+	_, _ = c.gc.Discard(c.gc.InboundBuffered())
+}
