@@ -199,7 +199,9 @@ func (c *conn) readRequests(out []byte, now time.Time) []byte {
 		c.ls.counters.requests.Add(1)
 		out = c.onRequest(out, now, c.parser.Request())
 	}
-	_, _ = gc.Discard(off)
+	if off > 0 {
+		_, _ = gc.Discard(off) // Discard(0) would drop everything buffered
+	}
 	// Input kept unread because answers are not going out must not grow
 	// without bound: one request of the largest size is all we keep.
 	if limit := s.cfg.MaxHeaderBytes + s.cfg.MaxBodyBytes + 64<<10; !c.closing && gc.InboundBuffered() > limit {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -85,6 +86,14 @@ func (r *rawConn) response(method string) *http.Response {
 	if err != nil {
 		r.t.Fatalf("read response: %v", err)
 	}
+	// Read the body now so that the next response can be read whether or
+	// not the caller looks at this one's body.
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.t.Fatalf("read response body: %v", err)
+	}
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return resp
 }
 

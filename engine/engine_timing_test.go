@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// BenchmarkAdmit measures Admit for known clients from parallel goroutines:
+// "one-client" has every goroutine CAS the same bucket word, "spread" gives
+// each goroutine its own clients, "refused" exercises the read-only path of an
+// empty bucket.
+func BenchmarkAdmit(b *testing.B) {
+	cases := []struct {
+		name    string
+		rate    float64
+		clients int
+		step    int64 // clock advance per call
+	}{
+		{"one-client", 1e9, 1, 1000},
+		{"spread", 1e9, 1024, 1000},
+		{"refused", 1, 1, 0},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			e := newEngine(b, Config{Rate: tc.rate, Burst: 1, RingSize: 1024})
+			ids := make([][]byte, tc.clients)
+			for i := range ids {
+				ids[i] = []byte("client-" + strconv.Itoa(100000+i))
+				e.Admit(ids[i], base)
+			}
+			var worker atomic.Int64
+			b.SetBytes(int64(len(ids[0])))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := int(worker.Add(1))
+				now := base + int64(time.Second)
+				for i := w * 7; pb.Next(); i++ {
+					now += tc.step
+					e.Admit(ids[i%len(ids)], now)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkAdmitNewClients measures the slow path: every call brings a new
+// identifier, so the shard mutex, an allocation and, past MaxClients, bulk
+// eviction are all paid.
+func BenchmarkAdmitNewClients(b *testing.B) {
+	e := newEngine(b, Config{Rate: 100, MaxClients: 100000, RingSize: 1024})
+	var next atomic.Int64
+	b.SetBytes(int64(len("client-") + 10))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		id := make([]byte, 0, 32)
+		for pb.Next() {
+			n := next.Add(1)
+			id = strconv.AppendInt(append(id[:0], "client-"...), 1e9+n, 10)
+			e.Admit(id, base+n)
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(e.Stats().Evicted)/float64(b.N), "evicted/op")
+}
+
+// BenchmarkRecord measures Record from parallel goroutines. In "drained"
+// each goroutine also drains the rings every 256 of its own records, so the
+// cost includes the consumer's and nothing is dropped; in "full" the rings
+// are full and every event takes the drop path.
+func BenchmarkRecord(b *testing.B) {
+	for _, drained := range []bool{true, false} {
+		name := "full"
+		if drained {
+			name = "drained"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newEngine(b, Config{Shards: 2, Rate: 0, RingSize: 1 << 12})
+			clients := make([]*Client, 64)
+			for i := range clients {
+				clients[i], _, _ = e.Admit([]byte("client-"+strconv.Itoa(i)), base)
+			}
+			if !drained {
+				for range 1 << 13 {
+					e.Record(clients[0], base, true, 1)
+					e.Record(clients[1], base, true, 1)
+				}
+			}
+			b.SetBytes(int64(unsafe.Sizeof(slot{})))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 1; pb.Next(); i++ {
+					e.Record(clients[i&63], base+int64(i), true, 10)
+					if drained && i%256 == 0 {
+						e.Drain()
+					}
+				}
+			})
+			b.StopTimer()
+			st := e.Stats()
+			b.ReportMetric(float64(st.RingDropped)/float64(b.N), "dropped/op")
+		})
+	}
+}
