@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -40,6 +41,7 @@ type options struct {
 	logFormat     string
 	showVersion   bool
 	drainDeadline time.Duration
+	cpuProfile    string
 }
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
@@ -74,6 +76,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.StatsInterval, "stats-interval", 10*time.Second, "log a one-line summary this often (0 turns it off)")
 	fs.DurationVar(&o.drainDeadline, "drain-timeout", 20*time.Second, "on SIGTERM, longest wait for batches in flight before the queue is flushed and the server exits")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `file` (for tuning; read it with go tool pprof)")
 	return fs
 }
 
@@ -104,12 +107,27 @@ func run(args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	slog.SetDefault(log)
-	log.Info("starting", configAttrs(cfg)...)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			log.Error("cannot create -cpuprofile file", "err", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Error("cannot start CPU profile", "err", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	log.Info("starting", configAttrs(srv.Config())...)
 	if err := srv.Start(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
