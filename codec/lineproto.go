@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unsafe"
 )
 
 // Precision is the unit of line-protocol timestamps, named by the write
@@ -569,7 +568,7 @@ func lpParseFieldValue(raw []byte) (v float64, msg string) {
 	if f, ok := lpFloatExact(raw); ok {
 		return f, ""
 	}
-	f, err := strconv.ParseFloat(lpB2S(raw), 64)
+	f, err := strconv.ParseFloat(bytesView(raw), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, lpMsgFloatRange
 	}
@@ -759,11 +758,4 @@ func lpFloorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// lpB2S views b as a string without copying. The string must not outlive b
-// nor be used after b is modified; here it only feeds strconv.ParseFloat,
-// which does not retain its argument on success.
-func lpB2S(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }
