@@ -70,8 +70,8 @@ type Config struct {
 	DataDir string
 	// Writer is "auto", "io_uring" or "file"; empty selects "auto".
 	Writer string
-	// Ack is when a batch is acknowledged; the zero value is AckQueued, so
-	// callers set it explicitly (the command's default is written).
+	// Ack is when a batch is acknowledged; the zero value is
+	// storage.AckWritten, the product default.
 	Ack storage.AckMode
 	// QueueBytes bounds the bytes waiting for the writer; zero selects
 	// DefaultQueueBytes. Full → 503.
