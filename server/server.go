@@ -43,6 +43,7 @@ type Server struct {
 	openConns atomic.Int64 // connections open across all loops, for -max-conns
 	inflight  atomic.Int64 // batches handed to storage whose ack has not arrived
 	draining  atomic.Bool  // set by Shutdown: no new connections, close after answering
+	stopped   chan struct{} // closed by Shutdown; ends the summary logger
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -61,6 +62,7 @@ func New(cfg Config) (*Server, error) {
 		started: time.Now(),
 		ready:   make(chan struct{}),
 		runDone: make(chan error, 1),
+		stopped: make(chan struct{}),
 	}
 	s.logs = newLogLimiter(s.log, 10)
 	if cfg.AuthFile != "" {
@@ -189,6 +191,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	close(s.stopped)
 	s.log.Info("draining", "inflight", s.inflight.Load())
 	// Close idle connections now; busy ones close after their answers.
 	s.forEachLoop(func(ls *loopState) { ls.scan() })
@@ -262,9 +265,11 @@ func (s *Server) logSummaries() {
 	defer t.Stop()
 	prev := s.Stats()
 	prevAt := time.Now()
-	for range t.C {
-		if s.draining.Load() {
+	for {
+		select {
+		case <-s.stopped:
 			return
+		case <-t.C:
 		}
 		cur := s.Stats()
 		now := time.Now()
