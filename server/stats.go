@@ -103,6 +103,7 @@ type Snapshot struct {
 	Clients             int
 	ClientsEvicted      uint64
 	Writer              string
+	WriterReason        string
 	Ack                 string
 	UptimeSeconds       float64
 	Healthy             bool
@@ -138,6 +139,7 @@ func (s *Server) Stats() Snapshot {
 	snap.SegmentsDeleted = st.SegmentsDeleted
 	snap.QueueBytes = st.QueueBytes
 	snap.Writer = st.Writer
+	snap.WriterReason = st.WriterReason
 	snap.Ack = st.Ack
 	snap.StorageWriteErrors = st.WriteErrors
 	snap.StorageSyncs = st.Syncs
@@ -182,6 +184,8 @@ func appendStatsJSON(dst []byte, snap *Snapshot) []byte {
 	u("storage_write_errors", snap.StorageWriteErrors)
 	dst = append(dst, `"writer":`...)
 	dst = codec.AppendJSONString(dst, []byte(snap.Writer))
+	dst = append(dst, `,"writer_reason":`...)
+	dst = codec.AppendJSONString(dst, []byte(snap.WriterReason))
 	dst = append(dst, `,"ack":`...)
 	dst = codec.AppendJSONString(dst, []byte(snap.Ack))
 	dst = append(dst, `,"healthy":`...)
