@@ -40,9 +40,9 @@ type Server struct {
 	loopByEL sync.Map                     // gnet.EventLoop → *loopState
 	loopList atomic.Pointer[[]*loopState] // every loop seen so far
 
-	openConns atomic.Int64 // connections open across all loops, for -max-conns
-	inflight  atomic.Int64 // batches handed to storage whose ack has not arrived
-	draining  atomic.Bool  // set by Shutdown: no new connections, close after answering
+	openConns atomic.Int64  // connections open across all loops, for -max-conns
+	inflight  atomic.Int64  // batches handed to storage whose ack has not arrived
+	draining  atomic.Bool   // set by Shutdown: no new connections, close after answering
 	stopped   chan struct{} // closed by Shutdown; ends the summary logger
 
 	shutdownOnce sync.Once
