@@ -202,12 +202,12 @@ func (o *options) config(stderr io.Writer) (server.Config, *slog.Logger, error) 
 func configAttrs(c server.Config) []any {
 	return []any{
 		"version", version, "addr", c.Addr, "loops", c.Loops, "shards", c.Shards,
-		"rate", c.Rate, "burst", c.Burst, "max_clients", c.MaxClients, "client_ttl", c.ClientTTL,
+		"rate", c.Rate, "burst", c.Burst, "max_clients", c.MaxClients, "client_ttl", c.ClientTTL.String(),
 		"data_dir", c.DataDir, "writer", c.Writer, "ack", c.Ack.String(), "queue_bytes", c.QueueBytes,
 		"segment_bytes", c.SegmentBytes, "max_disk_bytes", c.MaxDiskBytes, "max_body_bytes", c.MaxBodyBytes,
 		"max_header_bytes", c.MaxHeaderBytes, "max_batch", c.MaxBatch, "max_conns", c.MaxConns,
-		"idle_timeout", c.IdleTimeout, "read_timeout", c.ReadTimeout, "monitor_interval", c.MonitorInterval,
+		"idle_timeout", c.IdleTimeout.String(), "read_timeout", c.ReadTimeout.String(), "monitor_interval", c.MonitorInterval.String(),
 		"top_clients", c.TopClients, "auth", c.AuthFile != "", "auth_stats", c.AuthStats,
-		"stats_interval", c.StatsInterval,
+		"stats_interval", c.StatsInterval.String(),
 	}
 }

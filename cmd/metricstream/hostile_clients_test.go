@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestHostileInventedClientIDs sends 200000 batches, each under a client id
+// never seen before, over 64 pipelining connections, against
+// -max-clients 10000. Bounds: it finishes within 30 s; every batch is
+// answered 200; afterwards GET /metrics reports clients ≤ 10000 and
+// clients + clients_evicted = 200000 (every invented id was tracked, then
+// evicted to make room); the server's RSS grows by less than
+// max-clients × 1 KiB + 64 MiB (the engine documents under 200 bytes per
+// tracked client; the slack covers the writer's queue, segment buffers,
+// per-connection state and the Go heap's headroom).
+func TestHostileInventedClientIDs(t *testing.T) {
+	const (
+		maxClients = 10000
+		conns      = 64
+		perConn    = 3125 // conns × perConn = 200000 distinct ids
+		batchReqs  = 125  // requests per write
+		timeLimit  = 30 * time.Second
+		maxGrowth  = maxClients<<10 + 64<<20
+	)
+	p := startProc(t, t.TempDir(), "-max-clients", fmt.Sprint(maxClients))
+	base := hostileRSS(t, p.cmd.Process.Pid)
+	peak := hostileRSSWatch(t, p.cmd.Process.Pid)
+	body := `{"metrics":[{"name":"invented","value":1}]}`
+	deadline := time.Now().Add(timeLimit)
+	start := time.Now()
+	var wg sync.WaitGroup
+	defer wg.Wait() // after the deferred closes below, on an early failure
+	errs := make(chan error, 2*conns)
+	for ci := range conns {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(deadline)
+		wg.Add(2)
+		go func() { // writer: pipelined requests, batchReqs per write
+			defer wg.Done()
+			buf := make([]byte, 0, batchReqs*160)
+			for i := 0; i < perConn; i++ {
+				buf = fmt.Appendf(buf, "POST /metrics HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer id-%02d-%05d\r\nContent-Length: %d\r\n\r\n%s",
+					ci, i, len(body), body)
+				if (i+1)%batchReqs == 0 || i == perConn-1 {
+					if _, err := c.Write(buf); err != nil {
+						errs <- fmt.Errorf("connection %d write: %v", ci, err)
+						return
+					}
+					buf = buf[:0]
+				}
+			}
+		}()
+		go func() { // reader: every answer must be 200
+			defer wg.Done()
+			br := bufio.NewReaderSize(c, 64<<10)
+			for i := 0; i < perConn; i++ {
+				r, err := hostileReadResp(br)
+				if err != nil {
+					errs <- fmt.Errorf("connection %d answer %d: %v", ci, i, err)
+					c.Close() // unblocks the writer
+					return
+				}
+				if r.status != 200 {
+					errs <- fmt.Errorf("connection %d answer %d: status %d %s", ci, i, r.status, r.body)
+					c.Close()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	growth := peak() - base
+	s := hostileStats(t, p.addr, "")
+	t.Logf("%d batches under distinct ids in %v (%.0f/s): clients %d, clients_evicted %d, RSS %s, peak growth %s",
+		conns*perConn, elapsed, float64(conns*perConn)/elapsed.Seconds(), s.Clients, s.ClientsEvicted, hostileMiB(base), hostileMiB(growth))
+	if s.Clients > maxClients {
+		t.Errorf("clients %d; want ≤ %d", s.Clients, maxClients)
+	}
+	if got := uint64(s.Clients) + s.ClientsEvicted; got != conns*perConn {
+		t.Errorf("clients + clients_evicted = %d; want %d", got, conns*perConn)
+	}
+	if s.ClientsEvicted == 0 {
+		t.Errorf("clients_evicted 0; want > 0")
+	}
+	if growth >= maxGrowth {
+		t.Errorf("server RSS grew by %s; want < %s", hostileMiB(growth), hostileMiB(maxGrowth))
+	}
+}
