@@ -61,6 +61,10 @@ type answer struct {
 	allow string
 	// authenticate adds WWW-Authenticate: Bearer (401).
 	authenticate bool
+	// influxError, when set, adds X-Influxdb-Error with the message: the
+	// InfluxDB client libraries show that header to their users, not our
+	// JSON body. Messages are the server's own text, never request bytes.
+	influxError string
 }
 
 // appendAnswer renders a into dst. Every answer has Content-Length,
@@ -93,6 +97,11 @@ func appendAnswer(dst []byte, date []byte, a *answer) []byte {
 	if a.allow != "" {
 		dst = append(dst, "Allow: "...)
 		dst = append(dst, a.allow...)
+		dst = append(dst, "\r\n"...)
+	}
+	if a.influxError != "" {
+		dst = append(dst, "X-Influxdb-Error: "...)
+		dst = append(dst, a.influxError...)
 		dst = append(dst, "\r\n"...)
 	}
 	if a.authenticate {

@@ -81,6 +81,9 @@ func (c *conn) errorAnswer(out []byte, now time.Time, req *codec.Request, status
 	a := c.baseAnswer(req, status)
 	ls.body = appendErrorBody(ls.body[:0], msg)
 	a.body = ls.body
+	if r := routeOf(req.Path); r == routeWriteV1 || r == routeWriteV2 {
+		a.influxError = msg
+	}
 	switch status {
 	case 401:
 		a.authenticate = true

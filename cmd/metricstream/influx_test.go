@@ -305,6 +305,10 @@ func TestInfluxBadLineRejectsBatch(t *testing.T) {
 	if !errors.As(err, &herr) || herr.StatusCode != http.StatusBadRequest {
 		t.Fatalf("client error %v; want an HTTP 400", err)
 	}
+	// X-Influxdb-Error carries our message to the client's user.
+	if !strings.Contains(herr.Message, "line 2") {
+		t.Fatalf("client error message %q; want the line number from X-Influxdb-Error", herr.Message)
+	}
 	t.Logf("influxdb client reports the refusal as: %v", err)
 
 	// A good batch after them is stored alone: the writer is FIFO, so had
