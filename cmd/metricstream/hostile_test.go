@@ -430,7 +430,7 @@ func TestHostilePipelineBurstNeverReads(t *testing.T) {
 		}
 	}
 	silent := time.Now()
-	hostileEventually(t, 5*time.Second, "connections of the silent readers listed", func() bool {
+	hostileEventually(t, 5*time.Second, "the connections of the silent readers closed", func() bool {
 		return hostileStats(t, p.addr, "").ConnectionsOpen <= 1
 	})
 	took := time.Since(silent)
