@@ -268,6 +268,7 @@ type Parser struct {
 	contentLength int64
 	teSeen        bool // a Transfer-Encoding line was seen
 	teChunked     int  // times "chunked" was listed
+	teLastChunked bool // the last coding listed so far is chunked
 	teUnknown     bool // a coding other than chunked was listed
 	connClose     bool
 	connKeepAlive bool
@@ -881,7 +882,8 @@ func (p *Parser) parseTransferEncoding(v []byte, n int) error {
 			bad = "invalid transfer-encoding"
 			return false
 		}
-		if httpEqualFold(name, "chunked") {
+		p.teLastChunked = httpEqualFold(name, "chunked")
+		if p.teLastChunked {
 			if params {
 				bad = "parameters on chunked transfer coding"
 				return false
@@ -908,6 +910,9 @@ func (p *Parser) finishHead() error {
 			return errBadRequest("transfer-encoding in an http/1.0 request")
 		case p.hasCL:
 			return errBadRequest("both content-length and transfer-encoding")
+		case p.teChunked > 0 && !p.teLastChunked:
+			// RFC 9112 §6.3: the body's length cannot be known.
+			return errBadRequest("chunked is not the final transfer coding")
 		case p.teUnknown:
 			return errUnsupportedCoding()
 		case p.teChunked > 1:

@@ -153,25 +153,21 @@ func (c *conn) process(now time.Time) gnet.Action {
 // readRequests parses and handles every complete request buffered, within
 // the connection's pipeline and output bounds.
 func (c *conn) readRequests(out []byte, now time.Time) []byte {
-	s := c.ls.srv
-	nowNs := now.UnixNano()
 	gc := c.gc
+	// Check the bounds before peeking: gnet's Peek copies the whole unread
+	// backlog when part of it sits in its ring, so peeking on every read of
+	// a stalled connection would cost time and memory quadratic in it.
+	if c.stalled(out, now) {
+		c.boundUnread()
+		return out
+	}
 	avail := gc.InboundBuffered()
 	if avail == 0 || avail < c.parser.Need() {
 		return out
 	}
 	buf, _ := gc.Peek(-1)
 	off := 0
-	for !c.closing {
-		if len(c.queue) >= s.cfg.MaxPipeline {
-			break // resumed by the wake-up of the next acknowledgement
-		}
-		if gc.OutboundBuffered()+len(out) > s.cfg.MaxOutbound {
-			if c.stalledSince == 0 {
-				c.stalledSince = nowNs // scan resumes or closes
-			}
-			break
-		}
+	for !c.closing && !c.stalled(out, now) {
 		rest := buf[off:]
 		if len(rest) == 0 || len(rest) < c.parser.Need() {
 			break
@@ -184,13 +180,13 @@ func (c *conn) readRequests(out []byte, now time.Time) []byte {
 		}
 		if st == codec.NeedMore {
 			if c.parser.InRequest() && c.reqStart == 0 {
-				c.reqStart = nowNs
+				c.reqStart = now.UnixNano()
 			}
 			break
 		}
 		if st == codec.HeadReady {
 			if c.reqStart == 0 {
-				c.reqStart = nowNs
+				c.reqStart = now.UnixNano()
 			}
 			out = c.onHead(out, now, c.parser.Request())
 			continue
@@ -202,13 +198,36 @@ func (c *conn) readRequests(out []byte, now time.Time) []byte {
 	if off > 0 {
 		_, _ = gc.Discard(off) // Discard(0) would drop everything buffered
 	}
-	// Input kept unread because answers are not going out must not grow
-	// without bound: one request of the largest size is all we keep.
-	if limit := s.cfg.MaxHeaderBytes + s.cfg.MaxBodyBytes + 64<<10; !c.closing && gc.InboundBuffered() > limit {
-		s.logs.warn("closing connection: unread input over bound", "remote", c.remote(), "bytes", gc.InboundBuffered())
-		_ = gc.Close()
-	}
+	c.boundUnread()
 	return out
+}
+
+// stalled reports whether the connection must not be read further for now:
+// too many answers outstanding (resumed by the next acknowledgement's
+// wake-up) or too many answer bytes unsent (resumed or closed by scan).
+func (c *conn) stalled(out []byte, now time.Time) bool {
+	cfg := &c.ls.srv.cfg
+	if len(c.queue) >= cfg.MaxPipeline {
+		return true
+	}
+	if c.gc.OutboundBuffered()+len(out) > cfg.MaxOutbound {
+		if c.stalledSince == 0 {
+			c.stalledSince = now.UnixNano()
+		}
+		return true
+	}
+	return false
+}
+
+// boundUnread closes a connection whose unread input passed one request of
+// the largest size: input kept unread because answers are not going out
+// must not grow without bound.
+func (c *conn) boundUnread() {
+	cfg := &c.ls.srv.cfg
+	if limit := cfg.MaxHeaderBytes + cfg.MaxBodyBytes + 64<<10; !c.closing && c.gc.InboundBuffered() > limit {
+		c.ls.srv.logs.warn("closing connection: unread input over bound", "remote", c.remote(), "bytes", c.gc.InboundBuffered())
+		_ = c.gc.Close()
+	}
 }
 
 // protocolError answers a malformed or refused request and closes the

@@ -27,8 +27,8 @@ import (
 // hostileDrip holds one slow client's connection open, sending one byte of
 // its request every interval until the server answers or closes. It
 // returns the time from the first byte to the end of the connection, the
-// status answered (0 when the server closed without answering), and
-// whether the client gave up at stop.
+// status answered (0 when the server closed without answering), or
+// hostileErrStopped once stop is closed.
 func hostileDrip(addr string, head, drip string, interval time.Duration, stop <-chan struct{}, attached *atomic.Int64) (took time.Duration, status int, err error) {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -47,7 +47,7 @@ func hostileDrip(addr string, head, drip string, interval time.Duration, stop <-
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
-			return 0, 0, errStopped
+			return 0, 0, hostileErrStopped
 		default:
 		}
 		if _, err := c.Write([]byte{drip[i%len(drip)]}); err != nil {
@@ -76,7 +76,8 @@ func hostileDrip(addr string, head, drip string, interval time.Duration, stop <-
 	}
 }
 
-var errStopped = errors.New("stopped")
+// hostileErrStopped is hostileDrip's error when the test ended the drip.
+var hostileErrStopped = errors.New("stopped")
 
 // TestHostileSlowClients attaches 100 slow-loris clients (a header byte
 // every 200 ms) and 100 slow-body clients (a body byte every 200 ms), each
@@ -114,7 +115,7 @@ func TestHostileSlowClients(t *testing.T) {
 				defer wg.Done()
 				for {
 					took, status, err := hostileDrip(p.addr, k.head, k.drip, 200*time.Millisecond, stop, &attached)
-					if errors.Is(err, errStopped) {
+					if errors.Is(err, hostileErrStopped) {
 						return
 					}
 					mu.Lock()
