@@ -291,25 +291,38 @@ func writers(t *testing.T) []string {
 	}
 }
 
+// loadThenSignal loads p from 16 connections until minAcks batches were
+// acknowledged (or 20 s passed), sends sig mid-stream, waits for the exit
+// (30 s at most) and returns the acknowledged metric names.
+func loadThenSignal(t *testing.T, p *proc, minAcks int64, sig os.Signal, exitErr *error) map[string]bool {
+	t.Helper()
+	stop := make(chan struct{})
+	var acks atomic.Int64
+	result := make(chan map[string]bool, 1)
+	go func() { result <- load(p, 16, stop, &acks) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for acks.Load() < minAcks && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling the load's progress
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case *exitErr = <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit within 30s of %v\n%s", sig, p.logs.String())
+	}
+	close(stop)
+	return <-result
+}
+
 func TestKill9LosesNoAcknowledgedMetric(t *testing.T) {
 	for _, w := range writers(t) {
 		t.Run(w, func(t *testing.T) {
 			dir := t.TempDir()
 			p := startProc(t, dir, "-writer", w, "-ack", "written", "-rate", "0")
-			stop := make(chan struct{})
-			var acks atomic.Int64
-			result := make(chan map[string]bool, 1)
-			go func() { result <- load(p, 16, stop, &acks) }()
-			deadline := time.Now().Add(20 * time.Second)
-			for acks.Load() < 2000 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond) // polling the load's progress
-			}
-			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			<-p.done
-			close(stop)
-			acked := <-result
+			var exitErr error
+			acked := loadThenSignal(t, p, 2000, syscall.SIGKILL, &exitErr)
 			if len(acked) == 0 {
 				t.Fatalf("nothing acknowledged before the kill\n%s", p.logs.String())
 			}
@@ -343,25 +356,8 @@ func TestSIGTERMDrainsUnderLoad(t *testing.T) {
 		t.Run(w, func(t *testing.T) {
 			dir := t.TempDir()
 			p := startProc(t, dir, "-writer", w, "-ack", "written", "-rate", "0")
-			stop := make(chan struct{})
-			var acks atomic.Int64
-			result := make(chan map[string]bool, 1)
-			go func() { result <- load(p, 16, stop, &acks) }()
-			deadline := time.Now().Add(20 * time.Second)
-			for acks.Load() < 1000 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond) // polling the load's progress
-			}
-			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
 			var exitErr error
-			select {
-			case exitErr = <-p.done:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no exit within 30s of SIGTERM\n%s", p.logs.String())
-			}
-			close(stop)
-			acked := <-result
+			acked := loadThenSignal(t, p, 1000, syscall.SIGTERM, &exitErr)
 			if exitErr != nil {
 				t.Fatalf("exit: %v\n%s", exitErr, p.logs.String())
 			}
