@@ -42,9 +42,14 @@ type conn struct {
 
 	// ---- shared with the storage writer goroutine ----
 
-	// wakeArmed is set by the first acknowledgement after the loop last ran
-	// process, so that a group commit of many batches wakes the loop once.
+	// wakeArmed is true while the connection is on its loop's ready list
+	// (or about to be pushed): set by the acknowledgement that pushes it,
+	// cleared by the loop when it pops it. So a connection is on the list
+	// at most once, however many of its batches one group commit acks.
 	wakeArmed atomic.Bool
+	// nextReady links the ready list; written by the pushing writer
+	// goroutine before the push publishes it, read by the loop after the pop.
+	nextReady *conn
 	closed    atomic.Bool // set in OnClose
 }
 
@@ -85,7 +90,7 @@ func (p *pending) Ack(err error) {
 	p.ready.Store(true)
 	c.ls.srv.inflight.Add(-1)
 	if !c.closed.Load() && c.wakeArmed.CompareAndSwap(false, true) {
-		_ = c.gc.Wake(nil) // fails harmlessly if the connection closed meanwhile
+		c.ls.pushReady(c)
 	}
 }
 
@@ -128,7 +133,6 @@ func (c *conn) remote() string {
 func (c *conn) process(now time.Time) gnet.Action {
 	ls := c.ls
 	nowNs := now.UnixNano()
-	c.wakeArmed.Store(false)
 	if c.gc.InboundBuffered() > 0 {
 		c.lastActive = nowNs
 	}

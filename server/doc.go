@@ -8,8 +8,10 @@
 // Batch, encoded as storage lines into a pooled buffer and appended to the
 // store's queue. With -ack queued the answer goes out at once; with written
 // or synced the connection queues a pending answer that the storage writer
-// acknowledges from its own goroutine. The acknowledgement wakes the loop
-// (gnet Conn.Wake), which sends every ready answer in request order.
+// acknowledges from its own goroutine. The acknowledgement puts the
+// connection on its loop's ready list and, once per group commit, queues a
+// task on the loop (gnet EventLoop.Execute), which sends every ready answer
+// in request order.
 //
 // gnet has no timers: OnTick, on gnet's ticker goroutine, asks each loop to
 // scan its connections (EventLoop.Execute) for idle and read timeouts,

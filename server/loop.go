@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -30,6 +31,15 @@ type loopState struct {
 	body []byte // scratch for rendering answer bodies
 
 	scanner gnet.Runnable // ls.scan as a Runnable, built once
+
+	// ready is a stack of connections with newly acknowledged answers,
+	// pushed by the storage writer goroutine (the only pusher) and taken
+	// whole by the loop; readyScheduled is set while a task to take it is
+	// queued on the loop. One group commit thus costs each loop one task,
+	// however many connections it answers.
+	ready          atomic.Pointer[conn]
+	readyScheduled atomic.Bool
+	readyRunner    gnet.Runnable
 }
 
 func newLoopState(s *Server, el gnet.EventLoop) *loopState {
@@ -38,7 +48,46 @@ func newLoopState(s *Server, el gnet.EventLoop) *loopState {
 		ls.scan()
 		return nil
 	})
+	ls.readyRunner = gnet.RunnableFunc(func(context.Context) error {
+		ls.runReady()
+		return nil
+	})
 	return ls
+}
+
+// pushReady puts c on the ready list and makes sure a task will take it.
+// Called on the storage writer goroutine with c.wakeArmed just set.
+func (ls *loopState) pushReady(c *conn) {
+	for {
+		head := ls.ready.Load()
+		c.nextReady = head
+		if ls.ready.CompareAndSwap(head, c) {
+			break
+		}
+	}
+	if ls.readyScheduled.CompareAndSwap(false, true) {
+		if err := ls.el.Execute(context.Background(), ls.readyRunner); err != nil {
+			ls.readyScheduled.Store(false) // the engine is stopping
+		}
+	}
+}
+
+// runReady sends the answers that became ready, on the loop goroutine.
+func (ls *loopState) runReady() {
+	// Clear the flag before taking the list: a push after the Swap then
+	// schedules a new task, so no connection is left waiting.
+	ls.readyScheduled.Store(false)
+	now := time.Now()
+	c := ls.ready.Swap(nil)
+	for c != nil {
+		next := c.nextReady
+		c.nextReady = nil
+		c.wakeArmed.Store(false)
+		if !c.closed.Load() {
+			c.process(now)
+		}
+		c = next
+	}
 }
 
 // scan enforces the connection timers of this loop: idle and read
