@@ -151,6 +151,7 @@ func (c *conn) process(now time.Time) gnet.Action {
 	if c.closing && len(c.queue) == 0 && c.lingerUntil == 0 {
 		c.finishClose(nowNs)
 	}
+	ls.yieldToWriter(nowNs)
 	return gnet.None
 }
 

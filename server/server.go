@@ -44,6 +44,9 @@ type Server struct {
 	inflight  atomic.Int64  // batches handed to storage whose ack has not arrived
 	draining  atomic.Bool   // set by Shutdown: no new connections, close after answering
 	stopped   chan struct{} // closed by Shutdown; ends the summary logger
+	// paceOnTime makes busy loops yield to a file writer that waits (see
+	// yieldToWriter); set once in New.
+	paceOnTime bool
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -97,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	s.paceOnTime = st.Stats().Writer == storage.WriterFile
 	empty := []*loopState{}
 	s.loopList.Store(&empty)
 	return s, nil

@@ -83,3 +83,11 @@ func fdatasync(fd int) error {
 		}
 	}
 }
+
+// fdatasyncFile is fdatasync for a file that no backend is using any more
+// (a rotated segment flushed in the background).
+func fdatasyncFile(f *os.File) error {
+	err := fdatasync(int(f.Fd()))
+	runtime.KeepAlive(f)
+	return err
+}

@@ -40,3 +40,7 @@ func (b *fileBackend) close() error {
 	b.scratch = nil
 	return nil
 }
+
+// fdatasyncFile flushes a file that no backend is using any more (a rotated
+// segment flushed in the background).
+func fdatasyncFile(f *os.File) error { return f.Sync() }

@@ -191,6 +191,11 @@ type queue struct {
 	// bytes counts bytes accepted and not yet completed; Append reserves with Add, the writer
 	// releases after the batch is acked.
 	bytes atomic.Int64
+	// takenAt is when the writer last took the queue (UnixNano) and fresh
+	// the bytes appended since (changed under mu, read without it), for
+	// Backlog.
+	takenAt atomic.Int64
+	fresh   atomic.Int64
 	// closedFast mirrors closed for Append's lock-free early exit.
 	closedFast atomic.Bool
 	// wake has capacity 1: an Append that finds it full knows the writer is already due to look.
@@ -329,6 +334,7 @@ func (s *Store) Append(buf *bytebufferpool.ByteBuffer, metrics int, a Acker) err
 		return ErrClosed
 	}
 	s.q.items = append(s.q.items, batch{buf: buf, metrics: metrics, acker: a})
+	s.q.fresh.Add(n)
 	s.q.mu.Unlock()
 	select {
 	case s.q.wake <- struct{}{}:
@@ -364,6 +370,13 @@ func (s *Store) Health() error {
 		return ErrClosed
 	}
 	return nil
+}
+
+// Backlog reports the bytes appended that the writer has not taken yet and
+// how long ago it last took the queue: two atomic loads, for callers that
+// share a processor with the writer and pace themselves on it.
+func (s *Store) Backlog(nowNs int64) (bytes int64, sinceTake time.Duration) {
+	return s.q.fresh.Load(), time.Duration(nowNs - s.q.takenAt.Load())
 }
 
 // Stats returns a snapshot of the counters. Safe from any goroutine; the fields are read one by

@@ -832,14 +832,14 @@ func TestWriterSelection(t *testing.T) {
 			}
 		})
 	}
-	t.Run("auto uses io_uring", func(t *testing.T) {
+	t.Run("auto prefers the file writer where io_uring works", func(t *testing.T) {
 		skipWithoutUring(t)
 		s := openT(t, testConfig(t.TempDir(), WriterAuto, AckWritten))
 		st := s.Stats()
-		if st.Writer != WriterIOURing {
-			t.Fatalf("writer = %q (%s); want io_uring", st.Writer, st.WriterReason)
+		if st.Writer != WriterFile {
+			t.Fatalf("writer = %q (%s); want file", st.Writer, st.WriterReason)
 		}
-		mustContain(t, "writer reason", st.WriterReason, "ring set up")
+		mustContain(t, "writer reason", st.WriterReason, "io_uring available")
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -63,6 +64,14 @@ type writer struct {
 
 	unlock   func() // releases the data directory lock
 	finalErr error  // result of the final sync and close, for Close
+
+	// retiring counts the rotated segments still being flushed and closed
+	// by their background goroutines; finish waits for them. retireErrs
+	// collects their failures (guarded by retireMu: written by those
+	// goroutines, read by finish after retiring.Wait).
+	retiring   sync.WaitGroup
+	retireMu   sync.Mutex
+	retireErrs []error
 }
 
 func newWriter(s *Store, segs []segInfo, unlock func()) *writer {
@@ -162,6 +171,8 @@ func (w *writer) drain() bool {
 	got := q.items
 	q.items = w.spare
 	closed := q.closed
+	q.fresh.Store(0)
+	q.takenAt.Store(time.Now().UnixNano())
 	q.mu.Unlock()
 	if len(w.pending) == 0 {
 		w.spare = w.pending[:0]
@@ -410,9 +421,7 @@ func (w *writer) probe() error {
 // rotate closes the current segment (fdatasyncing what is not synced yet), opens the next one and
 // applies the retention limit.
 func (w *writer) rotate() error {
-	if err := w.closeCurrent(); err != nil {
-		return err
-	}
+	w.retire()
 	if err := w.openSegment(w.lastSeq + 1); err != nil {
 		return err
 	}
@@ -444,6 +453,46 @@ func (w *writer) closeCurrent() error {
 	return err
 }
 
+// retire moves the current segment to the closed list and flushes and
+// closes it on a goroutine of its own. Rotation happens in the middle of
+// heavy writing: flushing a whole segment's dirty pages on the writer
+// goroutine stalls every batch behind it for tens of milliseconds, while no
+// acknowledgement depends on that flush. With AckSynced every byte is
+// synced already and the flush is a no-op; with AckWritten and AckQueued
+// acknowledged batches are in the page cache, which is all those modes
+// promise. A failed flush is logged, counted and returned by Close.
+func (w *writer) retire() {
+	c := w.cur
+	name := segmentName(c.seq)
+	needSync := !c.broken && c.off > c.synced
+	w.closed = append(w.closed, segInfo{seq: c.seq, size: c.off})
+	w.closedBytes += c.off
+	w.cur = nil
+	w.countSegments()
+	w.retiring.Add(1)
+	go func() {
+		defer w.retiring.Done()
+		var err error
+		if needSync {
+			if serr := fdatasyncFile(c.f); serr != nil {
+				err = fmt.Errorf("storage: fdatasync segment %s: %w", name, serr)
+			} else {
+				w.s.stats.syncs.Add(1)
+			}
+		}
+		if cerr := c.f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("storage: close segment %s: %w", name, cerr)
+		}
+		if err != nil {
+			w.s.stats.writeErrors.Add(1)
+			w.log.Error("storage: flushing a rotated segment failed; its data may not survive power loss", "err", err)
+			w.retireMu.Lock()
+			w.retireErrs = append(w.retireErrs, err)
+			w.retireMu.Unlock()
+		}
+	}()
+}
+
 // openSegment creates (or opens, when an earlier attempt created it) segment seq, makes its
 // directory entry durable and makes it current.
 func (w *writer) openSegment(seq uint64) error {
@@ -453,12 +502,26 @@ func (w *writer) openSegment(seq uint64) error {
 		return fmt.Errorf("storage: create segment %s: %w", name, err)
 	}
 	fi, err := f.Stat()
-	if err == nil {
+	if err == nil && w.cfg.Ack == AckSynced {
+		// Synced acknowledgements promise power-loss safety, which needs the
+		// new name durable before any batch in the file is acknowledged.
 		err = syncDir(w.cfg.Dir)
 	}
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("storage: create segment %s: %w", name, err)
+	}
+	if w.cfg.Ack != AckSynced {
+		// The other modes only promise what survives the process: make the
+		// name durable off the writer goroutine (a directory fsync can wait
+		// for a journal commit of everything written so far).
+		w.retiring.Add(1)
+		go func() {
+			defer w.retiring.Done()
+			if err := syncDir(w.cfg.Dir); err != nil {
+				w.log.Warn("storage: fsync of the data directory failed", "segment", name, "err", err)
+			}
+		}()
 	}
 	w.cur = &segment{seq: seq, f: f, off: fi.Size(), synced: fi.Size()}
 	w.lastSeq = max(w.lastSeq, seq)
@@ -517,6 +580,8 @@ func (w *writer) finish() {
 		}
 	}
 	w.probeTimer.Stop()
+	w.retiring.Wait()
+	errs = append(errs, w.retireErrs...)
 	w.unlock()
 	w.finalErr = errors.Join(errs...)
 }
