@@ -148,6 +148,9 @@ func (c *conn) process(now time.Time) gnet.Action {
 		_, _ = c.gc.Write(out) // an error closes the connection in gnet
 	}
 	ls.out = out[:0]
+	if c.closed.Load() {
+		return gnet.None // closed by a failed write: its descriptor may be reused
+	}
 	if c.closing && len(c.queue) == 0 && c.lingerUntil == 0 {
 		c.finishClose(nowNs)
 	}
@@ -336,6 +339,9 @@ func (c *conn) renderStored(out []byte, now time.Time, p *pending) []byte {
 // lingers: input is discarded until the client closes or Linger passes,
 // so that the client reads the last answer rather than a reset.
 func (c *conn) finishClose(nowNs int64) {
+	if c.closed.Load() {
+		return
+	}
 	if c.gc.OutboundBuffered() > 0 {
 		c.shutdownPending = true // scan retries
 		return
