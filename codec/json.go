@@ -230,19 +230,12 @@ func (d *JSONDecoder) decodeTop() bool {
 	seen := false
 	first := true
 	for {
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
+		empty, ok := d.memberStart(first)
+		if !ok {
+			return false
 		}
-		if first && d.buf[d.pos] == '}' {
-			d.pos++
+		if empty {
 			break
-		}
-		if d.buf[d.pos] != '"' {
-			if first {
-				return d.syntax(d.pos, msgKeyOrEnd)
-			}
-			return d.syntax(d.pos, msgKey)
 		}
 		first = false
 		mark := len(d.scratch)
@@ -263,17 +256,13 @@ func (d *JSONDecoder) decodeTop() bool {
 		} else if !d.skipValue(1) {
 			return false
 		}
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
+		last, ok := d.memberEnd()
+		if !ok {
+			return false
 		}
-		if c := d.buf[d.pos]; c == '}' {
-			d.pos++
+		if last {
 			break
-		} else if c != ',' {
-			return d.syntax(d.pos, msgObjectNext)
 		}
-		d.pos++
 	}
 	if !d.end() {
 		return false
@@ -282,6 +271,45 @@ func (d *JSONDecoder) decodeTop() bool {
 		d.breakRule(-1, -1, msgEmpty)
 	}
 	return true
+}
+
+// memberStart consumes whitespace before an object member, whose object's
+// '{' (first) or the ',' before it was consumed, and checks that a key
+// follows. empty reports (and consumes) the '}' of an empty object.
+func (d *JSONDecoder) memberStart(first bool) (empty, ok bool) {
+	d.ws()
+	if d.pos >= len(d.buf) {
+		return false, d.syntax(d.pos, msgEOF)
+	}
+	if first && d.buf[d.pos] == '}' {
+		d.pos++
+		return true, true
+	}
+	if d.buf[d.pos] != '"' {
+		if first {
+			return false, d.syntax(d.pos, msgKeyOrEnd)
+		}
+		return false, d.syntax(d.pos, msgKey)
+	}
+	return false, true
+}
+
+// memberEnd consumes whitespace and the ',' or '}' after an object member;
+// last reports the '}'.
+func (d *JSONDecoder) memberEnd() (last, ok bool) {
+	d.ws()
+	if d.pos >= len(d.buf) {
+		return false, d.syntax(d.pos, msgEOF)
+	}
+	switch d.buf[d.pos] {
+	case '}':
+		d.pos++
+		return true, true
+	case ',':
+		d.pos++
+		return false, true
+	}
+	return false, d.syntax(d.pos, msgObjectNext)
 }
 
 // end checks that only whitespace follows the top-level value.
@@ -394,19 +422,12 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 	var f metricFields
 	first := true
 	for {
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
+		empty, ok := d.memberStart(first)
+		if !ok {
+			return false
 		}
-		if first && d.buf[d.pos] == '}' {
-			d.pos++
+		if empty {
 			break
-		}
-		if d.buf[d.pos] != '"' {
-			if first {
-				return d.syntax(d.pos, msgKeyOrEnd)
-			}
-			return d.syntax(d.pos, msgKey)
 		}
 		first = false
 		mark := len(d.scratch)
@@ -544,17 +565,13 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 				return false
 			}
 		}
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
+		last, ok := d.memberEnd()
+		if !ok {
+			return false
 		}
-		if c := d.buf[d.pos]; c == '}' {
-			d.pos++
+		if last {
 			break
-		} else if c != ',' {
-			return d.syntax(d.pos, msgObjectNext)
 		}
-		d.pos++
 	}
 	switch {
 	case f.name == fieldMissing:
@@ -600,19 +617,12 @@ func (d *JSONDecoder) decodeTags(f *metricFields) bool {
 	d.pos++
 	first := true
 	for {
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
+		empty, ok := d.memberStart(first)
+		if !ok {
+			return false
 		}
-		if first && d.buf[d.pos] == '}' {
-			d.pos++
+		if empty {
 			return true
-		}
-		if d.buf[d.pos] != '"' {
-			if first {
-				return d.syntax(d.pos, msgKeyOrEnd)
-			}
-			return d.syntax(d.pos, msgKey)
 		}
 		first = false
 		key, ok := d.readString()
@@ -636,17 +646,13 @@ func (d *JSONDecoder) decodeTags(f *metricFields) bool {
 				return false
 			}
 		}
-		d.ws()
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
+		last, ok := d.memberEnd()
+		if !ok {
+			return false
 		}
-		if c := d.buf[d.pos]; c == '}' {
-			d.pos++
+		if last {
 			return true
-		} else if c != ',' {
-			return d.syntax(d.pos, msgObjectNext)
 		}
-		d.pos++
 	}
 }
 
