@@ -289,7 +289,6 @@ func (c *conn) respond(out []byte, now time.Time, a *answer) []byte {
 
 // flushReady renders the answers at the head of the queue that are ready.
 func (c *conn) flushReady(out []byte, now time.Time) []byte {
-	ls := c.ls
 	for len(c.queue) > 0 {
 		p := c.queue[0]
 		if p.stored {
@@ -305,9 +304,13 @@ func (c *conn) flushReady(out []byte, now time.Time) []byte {
 		c.recycle(p)
 	}
 	if len(c.queue) == 0 {
+		// Back to the start of the array. If appends outgrew it, keep the
+		// larger one, so that a pipelining client stops causing growth.
+		if cap(c.queue) > cap(c.queueBuf) {
+			c.queueBuf = c.queue[:0:cap(c.queue)]
+		}
 		c.queue = c.queueBuf[:0]
 	}
-	_ = ls
 	return out
 }
 
