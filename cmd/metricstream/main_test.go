@@ -138,9 +138,16 @@ func startProc(t *testing.T, dir string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait(); pw.Close() }()
+	scanned := make(chan struct{})
+	go func() {
+		err := p.cmd.Wait()
+		pw.Close()
+		<-scanned // every log line is in p.logs before done fires
+		p.done <- err
+	}()
 	found := make(chan string, 1)
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -152,6 +159,7 @@ func startProc(t *testing.T, dir string, args ...string) *proc {
 				}
 			}
 		}
+		_, _ = io.Copy(io.Discard, pr) // a line too long for the scanner must not block the server
 	}()
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
