@@ -382,3 +382,33 @@ func TestSIGTERMDrainsUnderLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestStartupAndSummaryLines checks the operator's log: a start-up line
+// with the effective configuration (defaults filled in) and, every
+// -stats-interval, a one-line summary with rates, errors by reason, queue
+// depth and bytes written.
+func TestStartupAndSummaryLines(t *testing.T) {
+	p := startProc(t, t.TempDir(), "-stats-interval", "100ms", "-rate", "5")
+	for range 3 {
+		resp, err := http.Post("http://"+p.addr+"/metrics", "application/json",
+			strings.NewReader(`{"metrics":[{"name":"m","value":1}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get("http://" + p.addr + "/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	startup := regexp.MustCompile(`msg=starting .*shards=\d+ rate=5 burst=5 .*writer=auto ack=written`)
+	summary := regexp.MustCompile(`msg=summary requests_per_s=[0-9.]+ metrics_per_s=[0-9.]+ queue_bytes=\d+ bytes_written=\d+ connections_open=\d+ .*errors_not_found=1 .*errors=\d+`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !(startup.MatchString(p.logs.String()) && summary.MatchString(p.logs.String())) {
+		if time.Now().After(deadline) {
+			t.Fatalf("start-up or summary line missing:\n%s", p.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling the server's log
+	}
+}
