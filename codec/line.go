@@ -88,6 +88,12 @@ func appendFloat(dst []byte, v float64) []byte {
 		return append(dst, "null"...)
 	}
 	abs := math.Abs(v)
+	// Fast path: an integral value below 2^53 prints as its integer digits
+	// in the 'f' format, exactly as AppendInt prints them (counters are
+	// mostly such). -0 keeps the slow path, which prints its sign.
+	if abs < 1<<53 && v == math.Trunc(v) && (v != 0 || !math.Signbit(v)) {
+		return strconv.AppendInt(dst, int64(v), 10)
+	}
 	format := byte('f')
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
