@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,8 +25,20 @@ func mountTmpfs(t *testing.T, size string) string {
 		t.Skipf("full-disk test skipped: cannot mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount tmpfs: %v", err)
+		// A closed io_uring is torn down by the kernel asynchronously, and
+		// until then it may still hold the segment files: EBUSY for a moment.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			err := unix.Unmount(dir, 0)
+			if err == nil {
+				return
+			}
+			if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+				t.Errorf("unmount tmpfs: %v", err)
+				_ = unix.Unmount(dir, unix.MNT_DETACH)
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling the kernel's teardown, no event to wait on
 		}
 	})
 	return dir
