@@ -27,8 +27,13 @@ const readyPoll = 20 * time.Millisecond
 func WaitReady(ctx context.Context, addr, path string) error {
 	var last error
 	for {
-		if last = probe(ctx, addr, path); last == nil {
+		err := probe(ctx, addr, path)
+		if err == nil {
 			return nil
+		}
+		// A probe cut short by the deadline says less than the one before.
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		t := time.NewTimer(readyPoll)
 		select {

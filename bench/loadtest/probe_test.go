@@ -58,7 +58,7 @@ func TestWaitReady(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			err := WaitReady(ctx, c.addr, c.path)
 			if err == nil || !strings.Contains(err.Error(), c.wantInErr) {
