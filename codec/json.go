@@ -230,7 +230,8 @@ func (d *JSONDecoder) decodeTop() bool {
 	seen := false
 	first := true
 	for {
-		empty, ok := d.memberStart(first)
+		mark := len(d.scratch)
+		key, empty, ok := d.memberKey(first)
 		if !ok {
 			return false
 		}
@@ -238,11 +239,6 @@ func (d *JSONDecoder) decodeTop() bool {
 			break
 		}
 		first = false
-		mark := len(d.scratch)
-		key, ok := d.readString()
-		if !ok || !d.colon() {
-			return false
-		}
 		isMetrics := string(key) == "metrics"
 		d.scratch = d.scratch[:mark]
 		if isMetrics {
@@ -273,25 +269,30 @@ func (d *JSONDecoder) decodeTop() bool {
 	return true
 }
 
-// memberStart consumes whitespace before an object member, whose object's
-// '{' (first) or the ',' before it was consumed, and checks that a key
-// follows. empty reports (and consumes) the '}' of an empty object.
-func (d *JSONDecoder) memberStart(first bool) (empty, ok bool) {
+// memberKey reads the key of the next object member and the ':' after
+// it; the object's '{' (first) or the ',' before the member was consumed.
+// empty reports (and consumes) the '}' of an empty object. The key is a
+// view as readString returns it.
+func (d *JSONDecoder) memberKey(first bool) (key []byte, empty, ok bool) {
 	d.ws()
 	if d.pos >= len(d.buf) {
-		return false, d.syntax(d.pos, msgEOF)
+		return nil, false, d.syntax(d.pos, msgEOF)
 	}
 	if first && d.buf[d.pos] == '}' {
 		d.pos++
-		return true, true
+		return nil, true, true
 	}
 	if d.buf[d.pos] != '"' {
 		if first {
-			return false, d.syntax(d.pos, msgKeyOrEnd)
+			return nil, false, d.syntax(d.pos, msgKeyOrEnd)
 		}
-		return false, d.syntax(d.pos, msgKey)
+		return nil, false, d.syntax(d.pos, msgKey)
 	}
-	return false, true
+	key, ok = d.readString()
+	if !ok || !d.colon() {
+		return nil, false, false
+	}
+	return key, false, true
 }
 
 // memberEnd consumes whitespace and the ',' or '}' after an object member;
@@ -422,7 +423,8 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 	var f metricFields
 	first := true
 	for {
-		empty, ok := d.memberStart(first)
+		mark := len(d.scratch)
+		key, empty, ok := d.memberKey(first)
 		if !ok {
 			return false
 		}
@@ -430,11 +432,6 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 			break
 		}
 		first = false
-		mark := len(d.scratch)
-		key, ok := d.readString()
-		if !ok || !d.colon() {
-			return false
-		}
 		if d.pos >= len(d.buf) {
 			return d.syntax(d.pos, msgEOF)
 		}
@@ -617,7 +614,7 @@ func (d *JSONDecoder) decodeTags(f *metricFields) bool {
 	d.pos++
 	first := true
 	for {
-		empty, ok := d.memberStart(first)
+		key, empty, ok := d.memberKey(first)
 		if !ok {
 			return false
 		}
@@ -625,10 +622,6 @@ func (d *JSONDecoder) decodeTags(f *metricFields) bool {
 			return true
 		}
 		first = false
-		key, ok := d.readString()
-		if !ok || !d.colon() {
-			return false
-		}
 		if d.pos >= len(d.buf) {
 			return d.syntax(d.pos, msgEOF)
 		}
