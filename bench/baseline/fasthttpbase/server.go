@@ -16,15 +16,8 @@ import (
 	"metricstream/bench/baseline/ingest"
 )
 
-// Config configures a [Server].
-type Config struct {
-	// Addr is the listen address, e.g. ":8080" or "127.0.0.1:0".
-	Addr string
-	// DataDir receives the JSON-lines file.
-	DataDir string
-	// Rate is the per-client limit in requests/s; zero disables it.
-	Rate float64
-}
+// Config configures a [Server]; the HTTP baselines share it.
+type Config = ingest.ServerConfig
 
 // Server is a running baseline server.
 type Server struct {
