@@ -69,12 +69,8 @@ func fillDisk(t *testing.T, path string) {
 // unhealthy and refuses appends; once space is freed it recovers by itself, and nothing
 // acknowledged is lost or torn.
 func TestFullDisk(t *testing.T) {
-	forEachWriter(t, func(t *testing.T, writer string) {
-		for _, mode := range ackModes {
-			t.Run(mode.String(), func(t *testing.T) {
-				testFullDisk(t, writer, mode)
-			})
-		}
+	forEachWriterMode(t, func(t *testing.T, writer string, mode AckMode) {
+		testFullDisk(t, writer, mode)
 	})
 }
 

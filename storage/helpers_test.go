@@ -30,6 +30,17 @@ func forEachWriter(t *testing.T, f func(t *testing.T, writer string)) {
 	}
 }
 
+// forEachWriterMode runs f as a subtest per writer and, within it, per ack
+// mode.
+func forEachWriterMode(t *testing.T, f func(t *testing.T, writer string, mode AckMode)) {
+	t.Helper()
+	forEachWriter(t, func(t *testing.T, writer string) {
+		for _, mode := range ackModes {
+			t.Run(mode.String(), func(t *testing.T) { f(t, writer, mode) })
+		}
+	})
+}
+
 // skipWithoutUring skips t when this build or this kernel has no io_uring writer.
 func skipWithoutUring(t testing.TB) {
 	t.Helper()

@@ -83,12 +83,8 @@ func TestOpenConfig(t *testing.T) {
 // once, each after its bytes were written (synced in AckSynced mode), and the segments hold
 // exactly the batches in ack order.
 func TestGroupCommit(t *testing.T) {
-	forEachWriter(t, func(t *testing.T, writer string) {
-		for _, mode := range ackModes {
-			t.Run(mode.String(), func(t *testing.T) {
-				testGroupCommit(t, writer, mode)
-			})
-		}
+	forEachWriterMode(t, func(t *testing.T, writer string, mode AckMode) {
+		testGroupCommit(t, writer, mode)
 	})
 }
 
@@ -193,48 +189,44 @@ func testGroupCommit(t *testing.T, writer string, mode AckMode) {
 // TestGroupCommitGathers: what queues up while a submission is in flight is written as ONE
 // submission.
 func TestGroupCommitGathers(t *testing.T) {
-	forEachWriter(t, func(t *testing.T, writer string) {
-		for _, mode := range ackModes {
-			t.Run(mode.String(), func(t *testing.T) {
-				dir := t.TempDir()
-				fb := &faultBackend{}
-				s := openT(t, faultConfig(dir, writer, mode, fb))
-				release := fb.hold(t)
-				log := newAckLog()
-				done := make(chan error, 101)
-				var want bytes.Buffer
-				for id := 0; id <= 100; id++ {
-					c := batchContent(id, 2, 100)
-					want.Write(c)
-					if err := appendBytes(s, c, 2, &idAcker{log: log, id: id, done: done}); err != nil {
-						t.Fatal(err)
-					}
-					if id == 0 {
-						fb.waitEntered(t) // the writer holds batch 0 in its submission
-					}
-				}
-				release()
-				for range 101 {
-					if err := <-done; err != nil {
-						t.Fatal(err)
-					}
-				}
-				st := s.Stats()
-				if st.Submissions != 2 || st.Batches != 101 {
-					t.Fatalf("%d batches in %d submissions; want 101 in 2", st.Batches, st.Submissions)
-				}
-				for i, id := range log.order {
-					if i != id {
-						t.Fatalf("ack %d was batch %d; want queue order", i, id)
-					}
-				}
-				if err := s.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
-					t.Fatalf("content mismatch: got %d bytes; want %d", len(got), want.Len())
-				}
-			})
+	forEachWriterMode(t, func(t *testing.T, writer string, mode AckMode) {
+		dir := t.TempDir()
+		fb := &faultBackend{}
+		s := openT(t, faultConfig(dir, writer, mode, fb))
+		release := fb.hold(t)
+		log := newAckLog()
+		done := make(chan error, 101)
+		var want bytes.Buffer
+		for id := 0; id <= 100; id++ {
+			c := batchContent(id, 2, 100)
+			want.Write(c)
+			if err := appendBytes(s, c, 2, &idAcker{log: log, id: id, done: done}); err != nil {
+				t.Fatal(err)
+			}
+			if id == 0 {
+				fb.waitEntered(t) // the writer holds batch 0 in its submission
+			}
+		}
+		release()
+		for range 101 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := s.Stats()
+		if st.Submissions != 2 || st.Batches != 101 {
+			t.Fatalf("%d batches in %d submissions; want 101 in 2", st.Batches, st.Submissions)
+		}
+		for i, id := range log.order {
+			if i != id {
+				t.Fatalf("ack %d was batch %d; want queue order", i, id)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("content mismatch: got %d bytes; want %d", len(got), want.Len())
 		}
 	})
 }
@@ -304,34 +296,30 @@ func TestSyncCounts(t *testing.T) {
 // TestShortWrites: a backend that writes at most 100 bytes per call; the writer completes every
 // submission by resubmitting the remainder.
 func TestShortWrites(t *testing.T) {
-	forEachWriter(t, func(t *testing.T, writer string) {
-		for _, mode := range ackModes {
-			t.Run(mode.String(), func(t *testing.T) {
-				dir := t.TempDir()
-				fb := &faultBackend{maxWrite: 100}
-				s := openT(t, faultConfig(dir, writer, mode, fb))
-				var want bytes.Buffer
-				for id := 0; id < 10; id++ {
-					c := batchContent(id, 3, 90)
-					want.Write(c)
-					if err := appendWait(t, s, c); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := s.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
-					t.Fatalf("content mismatch:\n got %q\nwant %q", got, want.Bytes())
-				}
-				st := s.Stats()
-				if minSub := uint64(want.Len() / 100); st.Submissions < minSub {
-					t.Fatalf("%d submissions; want >= %d", st.Submissions, minSub)
-				}
-				if mode == AckSynced && st.Syncs != 10 {
-					t.Fatalf("%d syncs; want 10 (one per completed batch)", st.Syncs)
-				}
-			})
+	forEachWriterMode(t, func(t *testing.T, writer string, mode AckMode) {
+		dir := t.TempDir()
+		fb := &faultBackend{maxWrite: 100}
+		s := openT(t, faultConfig(dir, writer, mode, fb))
+		var want bytes.Buffer
+		for id := 0; id < 10; id++ {
+			c := batchContent(id, 3, 90)
+			want.Write(c)
+			if err := appendWait(t, s, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("content mismatch:\n got %q\nwant %q", got, want.Bytes())
+		}
+		st := s.Stats()
+		if minSub := uint64(want.Len() / 100); st.Submissions < minSub {
+			t.Fatalf("%d submissions; want >= %d", st.Submissions, minSub)
+		}
+		if mode == AckSynced && st.Syncs != 10 {
+			t.Fatalf("%d syncs; want 10 (one per completed batch)", st.Syncs)
 		}
 	})
 }
@@ -427,73 +415,69 @@ func TestCloseSyncFailure(t *testing.T) {
 // away; AckWritten/AckSynced fail the batch, AckQueued keeps it and writes it after recovery; the
 // store is unhealthy meanwhile and recovers by itself.
 func TestWriteFailure(t *testing.T) {
-	forEachWriter(t, func(t *testing.T, writer string) {
-		for _, mode := range ackModes {
-			t.Run(mode.String(), func(t *testing.T) {
-				dir := t.TempDir()
-				fb := &faultBackend{}
-				s := openT(t, faultConfig(dir, writer, mode, fb))
-				var want bytes.Buffer
-				c0 := batchContent(0, 2, 70)
-				want.Write(c0)
-				if err := appendWait(t, s, c0); err != nil {
-					t.Fatal(err)
-				}
-				fb.set(func(fb *faultBackend) { fb.writeErr, fb.partial = syscall.ENOSPC, 50 })
+	forEachWriterMode(t, func(t *testing.T, writer string, mode AckMode) {
+		dir := t.TempDir()
+		fb := &faultBackend{}
+		s := openT(t, faultConfig(dir, writer, mode, fb))
+		var want bytes.Buffer
+		c0 := batchContent(0, 2, 70)
+		want.Write(c0)
+		if err := appendWait(t, s, c0); err != nil {
+			t.Fatal(err)
+		}
+		fb.set(func(fb *faultBackend) { fb.writeErr, fb.partial = syscall.ENOSPC, 50 })
 
-				c1 := batchContent(1, 2, 70)
-				a1 := make(chanAcker, 1)
-				if err := appendBytes(s, c1, 2, a1); err != nil {
-					t.Fatal(err)
-				}
-				waitFor(t, "unhealthy", func() bool { return s.Health() != nil })
-				if err := s.Health(); !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("Health = %v; want ENOSPC", err)
-				}
-				if err := appendBytes(s, batchContent(9, 1, 70), 1, make(chanAcker, 1)); !errors.Is(err, ErrUnavailable) {
-					t.Fatalf("Append while failing = %v; want ErrUnavailable", err)
-				}
-				if mode != AckQueued {
-					if err := <-a1; !errors.Is(err, syscall.ENOSPC) {
-						t.Fatalf("ack = %v; want ENOSPC", err)
-					}
-				} else {
-					select {
-					case err := <-a1:
-						t.Fatalf("queued batch acked (%v) while writing fails", err)
-					default:
-					}
-					if st := s.Stats(); st.QueueBytes != int64(len(c1)) {
-						t.Fatalf("queue bytes = %d; want %d (the kept batch)", st.QueueBytes, len(c1))
-					}
-				}
-				// No partial batch stays in the segment while failing.
-				if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
-					t.Fatalf("while failing the segments hold %q; want %q", got, want.Bytes())
-				}
-				fb.set(func(fb *faultBackend) { fb.writeErr = nil })
-				waitFor(t, "recovery", func() bool { return s.Health() == nil })
-				if mode == AckQueued {
-					if err := <-a1; err != nil {
-						t.Fatalf("queued batch ack after recovery = %v", err)
-					}
-					want.Write(c1)
-				}
-				c2 := batchContent(2, 2, 70)
-				want.Write(c2)
-				if err := appendWait(t, s, c2); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
-					t.Fatalf("content mismatch:\n got %q\nwant %q", got, want.Bytes())
-				}
-				if st := s.Stats(); st.WriteErrors == 0 || st.QueueBytes != 0 {
-					t.Fatalf("stats = %+v", st)
-				}
-			})
+		c1 := batchContent(1, 2, 70)
+		a1 := make(chanAcker, 1)
+		if err := appendBytes(s, c1, 2, a1); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "unhealthy", func() bool { return s.Health() != nil })
+		if err := s.Health(); !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("Health = %v; want ENOSPC", err)
+		}
+		if err := appendBytes(s, batchContent(9, 1, 70), 1, make(chanAcker, 1)); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Append while failing = %v; want ErrUnavailable", err)
+		}
+		if mode != AckQueued {
+			if err := <-a1; !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("ack = %v; want ENOSPC", err)
+			}
+		} else {
+			select {
+			case err := <-a1:
+				t.Fatalf("queued batch acked (%v) while writing fails", err)
+			default:
+			}
+			if st := s.Stats(); st.QueueBytes != int64(len(c1)) {
+				t.Fatalf("queue bytes = %d; want %d (the kept batch)", st.QueueBytes, len(c1))
+			}
+		}
+		// No partial batch stays in the segment while failing.
+		if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("while failing the segments hold %q; want %q", got, want.Bytes())
+		}
+		fb.set(func(fb *faultBackend) { fb.writeErr = nil })
+		waitFor(t, "recovery", func() bool { return s.Health() == nil })
+		if mode == AckQueued {
+			if err := <-a1; err != nil {
+				t.Fatalf("queued batch ack after recovery = %v", err)
+			}
+			want.Write(c1)
+		}
+		c2 := batchContent(2, 2, 70)
+		want.Write(c2)
+		if err := appendWait(t, s, c2); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("content mismatch:\n got %q\nwant %q", got, want.Bytes())
+		}
+		if st := s.Stats(); st.WriteErrors == 0 || st.QueueBytes != 0 {
+			t.Fatalf("stats = %+v", st)
 		}
 	})
 }
@@ -666,55 +650,51 @@ func TestQueueFull(t *testing.T) {
 
 // TestCloseDrains: Close stops accepting at once, then writes, acks and syncs everything queued.
 func TestCloseDrains(t *testing.T) {
-	forEachWriter(t, func(t *testing.T, writer string) {
-		for _, mode := range ackModes {
-			t.Run(mode.String(), func(t *testing.T) {
-				dir := t.TempDir()
-				fb := &faultBackend{}
-				s := openT(t, faultConfig(dir, writer, mode, fb))
-				release := fb.hold(t)
-				log := newAckLog()
-				done := make(chan error, 50)
-				var want bytes.Buffer
-				for id := 0; id < 50; id++ {
-					c := batchContent(id, 2, 80)
-					want.Write(c)
-					if err := appendBytes(s, c, 2, &idAcker{log: log, id: id, done: done}); err != nil {
-						t.Fatal(err)
-					}
-					if id == 0 {
-						fb.waitEntered(t)
-					}
-				}
-				closed := make(chan error, 1)
-				go func() { closed <- s.Close() }()
-				waitFor(t, "Close to begin", func() bool { return errors.Is(s.Health(), ErrClosed) })
-				if err := appendBytes(s, []byte("x\n"), 1, make(chanAcker, 1)); !errors.Is(err, ErrClosed) {
-					t.Fatalf("Append during Close = %v; want ErrClosed", err)
-				}
-				release()
-				if err := <-closed; err != nil {
-					t.Fatalf("Close = %v", err)
-				}
-				if len(log.order) != 50 {
-					t.Fatalf("%d acks after Close; want 50", len(log.order))
-				}
-				for range 50 {
-					<-done
-				}
-				if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
-					t.Fatal("content mismatch after Close")
-				}
-				if fb.synced.Load() != fb.written.Load() {
-					t.Fatalf("Close left %d bytes unsynced", fb.written.Load()-fb.synced.Load())
-				}
-				if err := s.Close(); err != nil {
-					t.Fatalf("second Close = %v", err)
-				}
-				if err := s.Health(); !errors.Is(err, ErrClosed) {
-					t.Fatalf("Health after Close = %v; want ErrClosed", err)
-				}
-			})
+	forEachWriterMode(t, func(t *testing.T, writer string, mode AckMode) {
+		dir := t.TempDir()
+		fb := &faultBackend{}
+		s := openT(t, faultConfig(dir, writer, mode, fb))
+		release := fb.hold(t)
+		log := newAckLog()
+		done := make(chan error, 50)
+		var want bytes.Buffer
+		for id := 0; id < 50; id++ {
+			c := batchContent(id, 2, 80)
+			want.Write(c)
+			if err := appendBytes(s, c, 2, &idAcker{log: log, id: id, done: done}); err != nil {
+				t.Fatal(err)
+			}
+			if id == 0 {
+				fb.waitEntered(t)
+			}
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- s.Close() }()
+		waitFor(t, "Close to begin", func() bool { return errors.Is(s.Health(), ErrClosed) })
+		if err := appendBytes(s, []byte("x\n"), 1, make(chanAcker, 1)); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Append during Close = %v; want ErrClosed", err)
+		}
+		release()
+		if err := <-closed; err != nil {
+			t.Fatalf("Close = %v", err)
+		}
+		if len(log.order) != 50 {
+			t.Fatalf("%d acks after Close; want 50", len(log.order))
+		}
+		for range 50 {
+			<-done
+		}
+		if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
+			t.Fatal("content mismatch after Close")
+		}
+		if fb.synced.Load() != fb.written.Load() {
+			t.Fatalf("Close left %d bytes unsynced", fb.written.Load()-fb.synced.Load())
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("second Close = %v", err)
+		}
+		if err := s.Health(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Health after Close = %v; want ErrClosed", err)
 		}
 	})
 }
