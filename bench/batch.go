@@ -44,7 +44,6 @@ func ParseFormat(s string) (Format, error) {
 	}
 }
 
-
 // AppendBatch appends one generated batch of n metrics in format f to dst
 // and returns the extended slice. Timestamps lie in the ten seconds before
 // now; rng drives every choice, so equal seeds give equal batches.

@@ -41,8 +41,8 @@ func TestWorkloadLuaUpToDate(t *testing.T) {
 // sample is one generated metric, from either format.
 type sample struct {
 	name, typ, value string
-	tags         map[string]string
-	ts           int64
+	tags             map[string]string
+	ts               int64
 }
 
 // checkSample reports how s breaks the workload definition, or nil; its
@@ -175,7 +175,9 @@ func TestAppendBatchFollowsWorkload(t *testing.T) {
 		for range 100 {
 			bodies = append(bodies, AppendBatch(nil, f.format, 10, rng, now))
 		}
-		t.Run(f.format.String(), func(t *testing.T) { checkBodies(t, bodies, f.parse, now.UnixMilli()-timestampSpreadMs+1, now.UnixMilli()) })
+		t.Run(f.format.String(), func(t *testing.T) {
+			checkBodies(t, bodies, f.parse, now.UnixMilli()-timestampSpreadMs+1, now.UnixMilli())
+		})
 	}
 }
 
