@@ -10,19 +10,28 @@ import (
 )
 
 // WriteTable writes rows as a markdown table: system, 2xx requests/s,
-// metrics/s, p50, p99, errors, peak RSS, and the ratio of the system's
-// requests/s to reference's (a dash when there is no reference).
+// metrics/s, p50, p99, p99.9, p99.99 (a dash when the row lacks them),
+// errors, peak RSS, and the ratio of the system's requests/s to
+// reference's (a dash when there is no reference).
 func WriteTable(w io.Writer, rows []Row, reference string) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "| system | req/s | metrics/s | p50 | p99 | errors | peak RSS | vs %s |\n", reference)
-	fmt.Fprintln(bw, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintf(bw, "| system | req/s | metrics/s | p50 | p99 | p99.9 | p99.99 | errors | peak RSS | vs %s |\n", reference)
+	fmt.Fprintln(bw, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rows {
-		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.System, FormatCount(r.ReqPerSec), FormatCount(r.MetricsPerSec),
-			FormatLatency(r.P50), FormatLatency(r.P99), FormatCount(float64(r.Errors)),
-			FormatBytes(r.PeakRSS), FormatRatio(r.Ratio))
+			FormatLatency(r.P50), FormatLatency(r.P99), rowLatency(r, 99.9), rowLatency(r, 99.99),
+			FormatCount(float64(r.Errors)), FormatBytes(r.PeakRSS), FormatRatio(r.Ratio))
 	}
 	return bw.Flush()
+}
+
+// rowLatency formats r's latency at percentile q, or a dash.
+func rowLatency(r Row, q float64) string {
+	if d, ok := r.At(q); ok {
+		return FormatLatency(d)
+	}
+	return "–"
 }
 
 // WriteRounds writes every run as a row of a markdown table, in the order
