@@ -59,13 +59,13 @@ func TestSummarize(t *testing.T) {
 	want := []Row{
 		{System: "a", Rounds: 2, ReqPerSec: 2000, MetricsPerSec: 20000, P50: 1500 * time.Microsecond, P99: 5 * ms,
 			Percentiles: []Percentile{{50, 1500 * time.Microsecond}, {99, 5 * ms}, {99.9, 9 * ms}},
-			PeakRSS: 30 << 20, EndRSS: 11 << 20, Ratio: 1},
+			PeakRSS:     30 << 20, EndRSS: 11 << 20, Ratio: 1},
 		{System: "b", Rounds: 2, ReqPerSec: 1250, MetricsPerSec: 12500, P50: 2500 * time.Microsecond, P99: 7 * ms,
 			Percentiles: []Percentile{{50, 2500 * time.Microsecond}, {99, 7 * ms}},
-			Errors: refused.Wrk.Non2xx + 3, PeakRSS: 50 << 20, EndRSS: 25 << 20, Ratio: 0.625},
+			Errors:      refused.Wrk.Non2xx + 3, PeakRSS: 50 << 20, EndRSS: 25 << 20, Ratio: 0.625},
 		{System: "c", Rounds: 2, ReqPerSec: 4000, MetricsPerSec: 40000, P50: 600 * time.Microsecond, P99: 2500 * time.Microsecond,
 			Percentiles: []Percentile{{50, 600 * time.Microsecond}, {99, 2500 * time.Microsecond}},
-			PeakRSS: 9 << 20, EndRSS: 15 << 19, Ratio: 2},
+			PeakRSS:     9 << 20, EndRSS: 15 << 19, Ratio: 2},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d rows; want %d: %+v", len(got), len(want), got)
