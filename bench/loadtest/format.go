@@ -26,6 +26,14 @@ func WriteTable(w io.Writer, rows []Row, reference string) error {
 	return bw.Flush()
 }
 
+// runLatency formats x's latency at percentile q, or a dash.
+func runLatency(x WrkResult, q float64) string {
+	if d, ok := x.At(q); ok {
+		return FormatLatency(d)
+	}
+	return "–"
+}
+
 // rowLatency formats r's latency at percentile q, or a dash.
 func rowLatency(r Row, q float64) string {
 	if d, ok := r.At(q); ok {
@@ -35,17 +43,19 @@ func rowLatency(r Row, q float64) string {
 }
 
 // WriteRounds writes every run as a row of a markdown table, in the order
-// given: wrk's own Requests/sec (every status), the 2xx rate, the four
-// percentiles, the error counts, and the memory at the end of the run.
+// given: wrk's own Requests/sec (every status), the 2xx rate, the
+// percentiles (p99.9 and p99.99 a dash when the script printed none), the
+// error counts, and the memory at the end of the run.
 func WriteRounds(w io.Writer, runs []Run) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "| round | system | wrk req/s | 2xx req/s | p50 | p75 | p90 | p99 | non-2xx | socket errors | peak RSS | end RSS |")
-	fmt.Fprintln(bw, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(bw, "| round | system | wrk req/s | 2xx req/s | p50 | p75 | p90 | p99 | p99.9 | p99.99 | non-2xx | socket errors | peak RSS | end RSS |")
+	fmt.Fprintln(bw, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range runs {
 		x := r.Wrk
-		fmt.Fprintf(bw, "| %d | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(bw, "| %d | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Round, r.System, x.ReqPerSec, FormatCount(x.OKPerSec()),
 			FormatLatency(x.P50), FormatLatency(x.P75), FormatLatency(x.P90), FormatLatency(x.P99),
+			runLatency(x, 99.9), runLatency(x, 99.99),
 			FormatCount(float64(x.Non2xx)), FormatCount(float64(x.SocketErrors())),
 			FormatBytes(r.Memory.HWM), FormatBytes(r.Memory.RSS))
 	}

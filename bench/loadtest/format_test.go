@@ -101,6 +101,7 @@ func TestWriteRounds(t *testing.T) {
 	r.Wrk.P75 = 1220 * time.Microsecond
 	r.Wrk.P90 = 32300 * time.Microsecond
 	r.Wrk.Read, r.Wrk.Write = 7, 3
+	r.Wrk.Percentiles = []Percentile{{99.9, 185300 * time.Microsecond}}
 	var b strings.Builder
 	if err := WriteRounds(&b, []Run{r}); err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestWriteRounds(t *testing.T) {
 		t.Fatalf("got %d lines; want 3:\n%s", len(lines), b.String())
 	}
 	// 54767.62 × 100000/113429 = 48283.6
-	want := "| 2 | gnetnop | 54767.62 | 48 284 | 573 µs | 1.22 ms | 32.3 ms | 164 ms | 13 429 | 10 | 9.0 MiB | 8.0 MiB |"
+	want := "| 2 | gnetnop | 54767.62 | 48 284 | 573 µs | 1.22 ms | 32.3 ms | 164 ms | 185 ms | – | 13 429 | 10 | 9.0 MiB | 8.0 MiB |"
 	if lines[2] != want {
 		t.Errorf("got\n%s\nwant\n%s", lines[2], want)
 	}

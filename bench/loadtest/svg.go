@@ -41,7 +41,7 @@ var svgColors = []string{
 // the bar labels and in the legend.
 func WriteSVG(w io.Writer, title string, rows []Row) error {
 	bw := bufio.NewWriter(w)
-	barsTop := svgMargin + 36
+	barsTop := svgMargin + 56
 	barsH := len(rows) * (svgBarH + svgBarGap)
 	plotTop := barsTop + barsH + 60
 	legendH := len(rows) * svgLegendH
@@ -49,7 +49,7 @@ func WriteSVG(w io.Writer, title string, rows []Row) error {
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" %s>`+"\n",
 		svgWidth, height, svgWidth, height, svgFont)
 	fmt.Fprintf(bw, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
-	fmt.Fprintf(bw, `<text x="%d" y="%d" font-size="16" font-weight="bold">%s</text>`+"\n", svgMargin, svgMargin+16, esc(title))
+	fmt.Fprintf(bw, `<text x="%d" y="%d" font-size="14" font-weight="bold">%s</text>`+"\n", svgMargin, svgMargin+16, esc(title))
 	writeBars(bw, rows, barsTop)
 	writeCurves(bw, rows, plotTop)
 	fmt.Fprintln(bw, "</svg>")
