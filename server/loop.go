@@ -30,6 +30,12 @@ type loopState struct {
 
 	out  []byte // answers of the current OnTraffic, written once at its end
 	body []byte // scratch for rendering answer bodies
+	// Scratch for the request being handled: the user name and the
+	// password or token decoded from its credentials (never kept past the
+	// request), and unescaped query values.
+	user    []byte
+	secret  []byte
+	scratch []byte
 
 	scanner gnet.Runnable // ls.scan as a Runnable, built once
 
