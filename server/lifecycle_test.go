@@ -135,3 +135,43 @@ func TestShutdownBoundedByContext(t *testing.T) {
 		t.Fatalf("Shutdown = %v; want the context's deadline error", err)
 	}
 }
+
+// A loop that falls behind has at most one connection scan queued: when
+// it resumes it runs that one, not one per tick it missed.
+func TestScansDoNotPileUp(t *testing.T) {
+	b := &blockingStats{entered: make(chan struct{}), release: make(chan struct{})}
+	s := startServer(t, func(c *Config) {
+		c.Loops = 1
+		c.Linger = 50 * time.Millisecond // a tick every 5 ms
+		c.Extra = []StatsAppender{b}
+	})
+	released := false
+	defer func() {
+		if !released {
+			close(b.release)
+		}
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		client := &http.Client{Timeout: 10 * time.Second}
+		if resp, err := client.Get("http://" + s.Addr() + "/metrics"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-b.entered
+	ls := s.loops()[0]
+	before := ls.scans.Load()
+	ticks := s.ticks.Load()
+	eventually(t, 5*time.Second, "40 ticks while the loop is held", func() bool { return s.ticks.Load() >= ticks+40 })
+	close(b.release)
+	released = true
+	<-done
+	// Every task queued before this one has run when it returns.
+	if err := s.forEachLoop(context.Background(), func(*loopState) {}); err != nil {
+		t.Fatal(err)
+	}
+	if ran := ls.scans.Load() - before; ran > 5 {
+		t.Fatalf("%d scans ran after the loop resumed; want at most a few (one queued, plus ticks since)", ran)
+	}
+}

@@ -50,6 +50,7 @@ type Server struct {
 	loopByEL sync.Map                     // gnet.EventLoop → *loopState
 	loopList atomic.Pointer[[]*loopState] // every loop seen so far
 
+	ticks     atomic.Uint64 // OnTick calls, each asking every loop for a scan
 	openConns atomic.Int64  // connections open across all loops, for -max-conns
 	inflight  atomic.Int64  // batches handed to storage whose ack has not arrived
 	draining  atomic.Bool   // set by Shutdown: no new connections, close after answering
