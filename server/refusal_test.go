@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,5 +96,51 @@ func TestRefusalsCountedByReason(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// countingHandler is a slog.Handler that counts the records whose message
+// is msg.
+type countingHandler struct {
+	msg string
+	n   *atomic.Int64
+}
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// A connection closed because its unread input passed the bound is marked
+// closing at once: nothing more is parsed from it, and it is closed once.
+func TestUnreadBoundClosesOnce(t *testing.T) {
+	var closes atomic.Int64
+	s := startServer(t, func(c *Config) {
+		c.MaxOutbound = 16 << 10
+		c.MaxHeaderBytes = 256
+		c.MaxBodyBytes = 1024
+		c.Logger = slog.New(countingHandler{msg: "closing connection: unread input over bound", n: &closes})
+	})
+	rc := dial(t, s)
+	req := strings.Repeat("GET /metrics HTTP/1.1\r\n\r\n", 400)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for sent := 0; sent < 32<<20; sent += len(req) {
+			rc.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(rc.c, req); err != nil {
+				return // the server closed the connection
+			}
+		}
+	}()
+	eventually(t, 20*time.Second, "connection closed by the server", func() bool { return s.openConns.Load() == 0 })
+	<-done
+	if n := closes.Load(); n != 1 {
+		t.Fatalf("%d closes for one connection over the unread bound; want 1", n)
 	}
 }
