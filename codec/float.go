@@ -12,6 +12,28 @@ var float64pow10 = [...]float64{
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 }
 
+// float returns the float64 of n as strconv.ParseFloat (and so
+// encoding/json) gives it; ok is false when the value overflows float64.
+//
+// Fast path for plain decimals, those without an exponent (Clinger): when
+// the digits scanNumber gathered fit in 2^53 and there are at most 22 of
+// them after the '.', the significand and the power of ten are exact
+// float64s and one IEEE division rounds correctly. Anything else goes to
+// parseFloat.
+func (n *number) float() (float64, bool) {
+	if !n.exp && n.digits <= 19 && n.mant < 1<<53 && n.frac <= 22 {
+		f := float64(n.mant)
+		if n.frac > 0 {
+			f /= float64pow10[n.frac]
+		}
+		if n.neg {
+			f = -f
+		}
+		return f, true
+	}
+	return parseFloat(n.text)
+}
+
 // parseFloat converts a number token, valid by the JSON grammar, to the
 // float64 that strconv.ParseFloat (and so encoding/json) gives. ok is
 // false when the value overflows float64.
@@ -20,7 +42,7 @@ var float64pow10 = [...]float64{
 // power of ten is at most 22, both are exact float64s and one IEEE
 // multiplication or division rounds correctly. Anything else goes to
 // strconv.ParseFloat.
-func parseFloat(tok []byte, simple bool) (float64, bool) {
+func parseFloat(tok []byte) (float64, bool) {
 	i, neg := 0, false
 	if tok[0] == '-' {
 		neg, i = true, 1
@@ -31,30 +53,28 @@ func parseFloat(tok []byte, simple bool) (float64, bool) {
 		mant = mant*10 + uint64(tok[i]-'0')
 		nd++
 	}
-	if !simple {
-		if i < len(tok) && tok[i] == '.' {
-			for i++; i < len(tok) && tok[i] >= '0' && tok[i] <= '9'; i++ {
-				mant = mant*10 + uint64(tok[i]-'0')
-				nd++
-				exp--
-			}
+	if i < len(tok) && tok[i] == '.' {
+		for i++; i < len(tok) && tok[i] >= '0' && tok[i] <= '9'; i++ {
+			mant = mant*10 + uint64(tok[i]-'0')
+			nd++
+			exp--
 		}
-		if i < len(tok) { // exponent
+	}
+	if i < len(tok) { // exponent
+		i++
+		eneg := false
+		if tok[i] == '+' || tok[i] == '-' {
+			eneg = tok[i] == '-'
 			i++
-			eneg := false
-			if tok[i] == '+' || tok[i] == '-' {
-				eneg = tok[i] == '-'
-				i++
-			}
-			e := 0
-			for ; i < len(tok) && e < 10000; i++ {
-				e = e*10 + int(tok[i]-'0')
-			}
-			if eneg {
-				e = -e
-			}
-			exp += e
 		}
+		e := 0
+		for ; i < len(tok) && e < 10000; i++ {
+			e = e*10 + int(tok[i]-'0')
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
 	}
 	if nd <= 15 && mant < 1<<53 && exp >= -22 && exp <= 22 {
 		f := float64(mant)

@@ -154,12 +154,35 @@ const (
 	fieldBad // msg says why
 )
 
-// metricFields collects the fields of one metric object.
-type metricFields struct {
-	name, value, typ, tags, ts        uint8
-	nameMsg, valueMsg, tagsMsg, tsMsg string
-	nameOff, valueOff, typOff         int
-	tagsOff, tsOff                    int
+// The fields of a metric, in the order their rules are checked.
+const (
+	fieldName = iota
+	fieldValue
+	fieldType
+	fieldTags
+	fieldTimestamp
+	numFields
+)
+
+// missingMsg is the rule a missing field breaks; "" for optional fields.
+var missingMsg = [numFields]string{fieldName: msgNameMissing, fieldValue: msgValueMissing}
+
+// fieldOutcome is what the last occurrence of one field of a metric gave.
+type fieldOutcome struct {
+	state uint8
+	off   int    // where the field's value starts
+	msg   string // why, when state is fieldBad
+}
+
+func (f *fieldOutcome) bad(msg string) { f.state, f.msg = fieldBad, msg }
+
+// metricFields collects the outcomes of the fields of one metric.
+type metricFields [numFields]fieldOutcome
+
+// at starts a new occurrence of field k, whose value is at off.
+func (f *metricFields) at(k, off int) *fieldOutcome {
+	f[k] = fieldOutcome{off: off}
+	return &f[k]
 }
 
 // decodeMetric decodes the metric object at d.pos (a '{') as metric i and
@@ -167,11 +190,9 @@ type metricFields struct {
 func (d *JSONDecoder) decodeMetric(i int) bool {
 	start := d.pos
 	d.pos++
-	b := d.b
-	m := Metric{TagStart: int32(len(b.Tags))}
+	m := Metric{TagStart: int32(len(d.b.Tags))}
 	var f metricFields
-	first := true
-	for {
+	for first := true; ; first = false {
 		mark := len(d.scratch)
 		key, empty, ok := d.memberKey(first)
 		if !ok {
@@ -180,136 +201,28 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 		if empty {
 			break
 		}
-		first = false
 		if d.pos >= len(d.buf) {
 			return d.syntax(d.pos, msgEOF)
 		}
-		off := d.pos
-		c := d.buf[off]
-		switch string(key) {
+		// The key is compared before the value can overwrite its scratch.
+		d.scratch = d.scratch[:mark]
+		switch off := d.pos; string(key) {
 		case "name":
-			d.scratch = d.scratch[:mark]
-			f.nameOff = off
-			if c == '"' {
-				if m.Name, ok = d.readString(); !ok {
-					return false
-				}
-				switch {
-				case len(m.Name) == 0:
-					f.name, f.nameMsg = fieldBad, msgNameEmpty
-				case len(m.Name) > MaxNameBytes:
-					f.name, f.nameMsg = fieldBad, msgNameLong
-				default:
-					f.name = fieldOK
-				}
-			} else {
-				if !d.skipValue(3) {
-					return false
-				}
-				f.name, f.nameMsg = fieldBad, msgNameString
-			}
+			ok = d.metricName(&m, f.at(fieldName, off))
 		case "value":
-			d.scratch = d.scratch[:mark]
-			f.valueOff = off
-			if c == '-' || (c >= '0' && c <= '9') {
-				tok, simple, ok := d.scanNumber()
-				if !ok {
-					return false
-				}
-				if v, ok := parseFloat(tok, simple); ok {
-					m.Value, f.value = v, fieldOK
-				} else {
-					f.value, f.valueMsg = fieldBad, msgValueFinite
-				}
-			} else {
-				if !d.skipValue(3) {
-					return false
-				}
-				f.value, f.valueMsg = fieldBad, msgValueNumber
-			}
+			ok = d.metricValue(&m, f.at(fieldValue, off))
 		case "type":
-			d.scratch = d.scratch[:mark]
-			f.typOff = off
-			switch c {
-			case '"':
-				s, ok := d.readString()
-				if !ok {
-					return false
-				}
-				t, known := ParseMetricType(s)
-				d.scratch = d.scratch[:mark]
-				if known {
-					m.Type, f.typ = t, fieldOK
-				} else {
-					f.typ = fieldBad
-				}
-			case 'n':
-				if !d.literal("null") {
-					return false
-				}
-				m.Type, f.typ = Gauge, fieldMissing
-			default:
-				if !d.skipValue(3) {
-					return false
-				}
-				f.typ = fieldBad
-			}
+			ok = d.metricType(&m, f.at(fieldType, off))
 		case "tags":
-			d.scratch = d.scratch[:mark]
-			f.tagsOff = off
-			b.Tags = b.Tags[:m.TagStart] // last wins
-			switch c {
-			case '{':
-				if !d.decodeTags(&f) {
-					return false
-				}
-			case 'n':
-				if !d.literal("null") {
-					return false
-				}
-				f.tags = fieldMissing
-			default:
-				if !d.skipValue(3) {
-					return false
-				}
-				f.tags, f.tagsMsg = fieldBad, msgTagsObject
-			}
+			d.b.Tags = d.b.Tags[:m.TagStart] // last wins
+			ok = d.metricTags(f.at(fieldTags, off))
 		case "timestamp":
-			d.scratch = d.scratch[:mark]
-			f.tsOff = off
-			m.HasTimestamp = false
-			switch {
-			case c == '"':
-				s, ok := d.readString()
-				if !ok {
-					return false
-				}
-				ms, ok := parseRFC3339(s)
-				d.scratch = d.scratch[:mark]
-				f.setTimestamp(&m, ms, ok)
-			case c == '-' || (c >= '0' && c <= '9'):
-				tok, simple, ok := d.scanNumber()
-				if !ok {
-					return false
-				}
-				ms, ok := parseIntMs(tok, simple)
-				f.setTimestamp(&m, ms, ok)
-			case c == 'n':
-				if !d.literal("null") {
-					return false
-				}
-				f.ts = fieldMissing
-			default:
-				if !d.skipValue(3) {
-					return false
-				}
-				f.ts, f.tsMsg = fieldBad, msgTimestamp
-			}
+			ok = d.metricTimestamp(&m, f.at(fieldTimestamp, off))
 		default:
-			d.scratch = d.scratch[:mark]
-			if !d.skipValue(3) {
-				return false
-			}
+			ok = d.skipValue(3)
+		}
+		if !ok {
+			return false
 		}
 		last, ok := d.memberEnd()
 		if !ok {
@@ -319,47 +232,154 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 			break
 		}
 	}
+	for k := range f {
+		switch {
+		case f[k].state == fieldBad:
+			d.breakRule(f[k].off, i, f[k].msg)
+			return true
+		case f[k].state == fieldMissing && missingMsg[k] != "":
+			d.breakRule(start, i, missingMsg[k])
+			return true
+		}
+	}
+	m.TagEnd = int32(len(d.b.Tags))
+	d.b.Metrics = append(d.b.Metrics, m)
+	return true
+}
+
+// metricName reads the value of "name": a string of 1 to MaxNameBytes.
+func (d *JSONDecoder) metricName(m *Metric, f *fieldOutcome) bool {
+	if d.buf[d.pos] != '"' {
+		f.bad(msgNameString)
+		return d.skipValue(3)
+	}
+	var ok bool
+	if m.Name, ok = d.readString(); !ok {
+		return false
+	}
 	switch {
-	case f.name == fieldMissing:
-		d.breakRule(start, i, msgNameMissing)
-	case f.name == fieldBad:
-		d.breakRule(f.nameOff, i, f.nameMsg)
-	case f.value == fieldMissing:
-		d.breakRule(start, i, msgValueMissing)
-	case f.value == fieldBad:
-		d.breakRule(f.valueOff, i, f.valueMsg)
-	case f.typ == fieldBad:
-		d.breakRule(f.typOff, i, msgType)
-	case f.tags == fieldBad:
-		d.breakRule(f.tagsOff, i, f.tagsMsg)
-	case f.ts == fieldBad:
-		d.breakRule(f.tsOff, i, f.tsMsg)
+	case len(m.Name) == 0:
+		f.bad(msgNameEmpty)
+	case len(m.Name) > MaxNameBytes:
+		f.bad(msgNameLong)
 	default:
-		m.TagEnd = int32(len(b.Tags))
-		b.Metrics = append(b.Metrics, m)
+		f.state = fieldOK
 	}
 	return true
 }
 
-// setTimestamp records the outcome of parsing a timestamp.
-func (f *metricFields) setTimestamp(m *Metric, ms int64, ok bool) {
-	switch {
-	case !ok:
-		f.ts, f.tsMsg = fieldBad, msgTimestamp
-	case ms < MinTimestampMs || ms > MaxTimestampMs:
-		f.ts, f.tsMsg = fieldBad, msgTimestampRange
+// maxValueText is the longest number text the storage line copies as it
+// came; longer ones (a thousand zeros after the point, say) are written
+// in the encoder's shortest form.
+const maxValueText = 32
+
+// metricValue reads the value of "value": a finite number.
+func (d *JSONDecoder) metricValue(m *Metric, f *fieldOutcome) bool {
+	if c := d.buf[d.pos]; c != '-' && (c < '0' || c > '9') {
+		f.bad(msgValueNumber)
+		return d.skipValue(3)
+	}
+	n, ok := d.scanNumber()
+	if !ok {
+		return false
+	}
+	v, finite := n.float()
+	if !finite {
+		f.bad(msgValueFinite)
+		return true
+	}
+	m.Value, m.ValueText, f.state = v, nil, fieldOK
+	if len(n.text) <= maxValueText {
+		m.ValueText = n.text
+	}
+	return true
+}
+
+// metricType reads the value of "type": a known type name, or null for
+// the default.
+func (d *JSONDecoder) metricType(m *Metric, f *fieldOutcome) bool {
+	switch d.buf[d.pos] {
+	case '"':
+		mark := len(d.scratch)
+		s, ok := d.readString()
+		if !ok {
+			return false
+		}
+		t, known := ParseMetricType(s)
+		d.scratch = d.scratch[:mark]
+		if !known {
+			f.bad(msgType)
+			return true
+		}
+		m.Type, f.state = t, fieldOK
+		return true
+	case 'n':
+		m.Type = Gauge
+		return d.literal("null")
+	}
+	f.bad(msgType)
+	return d.skipValue(3)
+}
+
+// metricTags reads the value of "tags": an object of strings, or null for
+// none.
+func (d *JSONDecoder) metricTags(f *fieldOutcome) bool {
+	switch d.buf[d.pos] {
+	case '{':
+		return d.decodeTags(f)
+	case 'n':
+		return d.literal("null")
+	}
+	f.bad(msgTagsObject)
+	return d.skipValue(3)
+}
+
+// metricTimestamp reads the value of "timestamp": integer Unix
+// milliseconds or an RFC 3339 string within the storable years, or null
+// for the receive time.
+func (d *JSONDecoder) metricTimestamp(m *Metric, f *fieldOutcome) bool {
+	m.HasTimestamp = false
+	var ms int64
+	var valid bool
+	switch c := d.buf[d.pos]; {
+	case c == '"':
+		mark := len(d.scratch)
+		s, ok := d.readString()
+		if !ok {
+			return false
+		}
+		ms, valid = parseRFC3339(s)
+		d.scratch = d.scratch[:mark]
+	case c == '-' || (c >= '0' && c <= '9'):
+		n, ok := d.scanNumber()
+		if !ok {
+			return false
+		}
+		ms, valid = n.ms()
+	case c == 'n':
+		return d.literal("null")
 	default:
-		f.ts = fieldOK
+		f.bad(msgTimestamp)
+		return d.skipValue(3)
+	}
+	switch {
+	case !valid:
+		f.bad(msgTimestamp)
+	case ms < MinTimestampMs || ms > MaxTimestampMs:
+		f.bad(msgTimestampRange)
+	default:
+		f.state = fieldOK
 		m.TimestampMs, m.HasTimestamp = ms, true
 	}
+	return true
 }
 
 // decodeTags decodes the tags object at d.pos (a '{'), appending to d.b.Tags.
-func (d *JSONDecoder) decodeTags(f *metricFields) bool {
+func (d *JSONDecoder) decodeTags(f *fieldOutcome) bool {
 	b := d.b
 	tagStart := len(b.Tags)
 	d.tags.reset()
-	f.tags = fieldOK
+	f.state = fieldOK
 	d.pos++
 	first := true
 	for {
@@ -374,15 +394,15 @@ func (d *JSONDecoder) decodeTags(f *metricFields) bool {
 		if d.pos >= len(d.buf) {
 			return d.syntax(d.pos, msgEOF)
 		}
-		if f.tags == fieldOK && d.buf[d.pos] == '"' {
+		if f.state == fieldOK && d.buf[d.pos] == '"' {
 			val, ok := d.readString()
 			if !ok {
 				return false
 			}
 			d.tags.put(b, tagStart, key, val)
 		} else {
-			if f.tags == fieldOK {
-				f.tags, f.tagsMsg, f.tagsOff = fieldBad, msgTagValue, d.pos
+			if f.state == fieldOK {
+				f.state, f.msg, f.off = fieldBad, msgTagValue, d.pos
 			}
 			if !d.skipValue(4) {
 				return false

@@ -23,8 +23,16 @@ const (
 	msgDepth      = "nesting exceeds 10000 levels"
 )
 
-// ws skips JSON whitespace from d.pos.
+// ws skips JSON whitespace from d.pos. Compact JSON has none, so the
+// common case is one comparison, inlined at the call site.
 func (d *JSONDecoder) ws() {
+	if d.pos < len(d.buf) && d.buf[d.pos] > ' ' {
+		return
+	}
+	d.wsSlow()
+}
+
+func (d *JSONDecoder) wsSlow() {
 	buf, i := d.buf, d.pos
 	for i < len(buf) && isSpace(buf[i]) {
 		i++
@@ -101,15 +109,6 @@ func (d *JSONDecoder) colon() bool {
 	return true
 }
 
-// strSafe reports the ASCII bytes that stand for themselves inside a JSON
-// string: printable, not '"' and not '\\'.
-var strSafe = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // readString reads the string whose opening quote is at d.pos and returns
 // its unescaped value: a view into the body when the string holds neither
 // escapes nor invalid UTF-8, else a view into d.scratch, capped so that
@@ -117,13 +116,12 @@ var strSafe = func() (t [256]bool) {
 func (d *JSONDecoder) readString() ([]byte, bool) {
 	buf := d.buf
 	start := d.pos + 1
-	for i := start; i < len(buf); {
-		c := buf[i]
-		if strSafe[c] {
-			i++
-			continue
+	for i := start; ; {
+		i = skipPlain(buf, i)
+		if i >= len(buf) {
+			return nil, d.syntax(len(buf), msgEOF)
 		}
-		switch {
+		switch c := buf[i]; {
 		case c == '"':
 			d.pos = i + 1
 			return buf[start:i:i], true
@@ -138,7 +136,6 @@ func (d *JSONDecoder) readString() ([]byte, bool) {
 		}
 		i += size
 	}
-	return nil, d.syntax(len(buf), msgEOF)
 }
 
 // readStringSlow continues readString at buf[i], the first byte that needs
@@ -151,10 +148,7 @@ func (d *JSONDecoder) readStringSlow(start, i int) ([]byte, bool) {
 	for i < len(buf) {
 		c := buf[i]
 		if strSafe[c] {
-			j := i + 1
-			for j < len(buf) && strSafe[buf[j]] {
-				j++
-			}
+			j := skipPlain(buf, i+1)
 			out = append(out, buf[i:j]...)
 			i = j
 			continue
@@ -264,7 +258,9 @@ func (d *JSONDecoder) skipString(pos int) (int, bool) {
 	for i := pos + 1; i < len(buf); {
 		c := buf[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
+			if i = skipPlain(buf, i+1); i < len(buf) && buf[i] >= utf8.RuneSelf {
+				i++ // any byte >= 0x80 stands for itself here
+			}
 			continue
 		}
 		switch {
@@ -294,56 +290,79 @@ func (d *JSONDecoder) skipString(pos int) (int, bool) {
 	return 0, d.syntax(len(buf), msgEOF)
 }
 
+// number is a JSON number token as scanNumber read it. Besides the text,
+// it carries the decimal digits read on the way, so that the common plain
+// decimal needs no second pass to become a float64 or an integer.
+type number struct {
+	text   []byte
+	mant   uint64 // the digits of the integer and fraction parts; exact when digits <= 19
+	digits int    // number of digits in mant, leading zeros included
+	frac   int    // digits after the '.'
+	neg    bool   // leading '-'
+	dot    bool   // has a fraction part
+	exp    bool   // has an exponent part
+}
+
 // scanNumber validates the number at d.pos by the JSON grammar
 //
 //	-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
 //
-// and moves past it. simple reports that it has neither fraction nor
-// exponent. What follows the number is the caller's to check, so "01"
-// fails there, at the '1'.
-func (d *JSONDecoder) scanNumber() (tok []byte, simple, ok bool) {
+// and moves past it. What follows the number is the caller's to check, so
+// "01" fails there, at the '1'.
+func (d *JSONDecoder) scanNumber() (n number, ok bool) {
 	buf := d.buf
-	start, i := d.pos, d.pos
-	digits := func() bool {
-		if i >= len(buf) {
-			return d.syntax(i, msgEOF)
-		}
-		if buf[i] < '0' || buf[i] > '9' {
-			return d.syntax(i, msgNumber)
-		}
-		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
-			i++
-		}
-		return true
-	}
+	i := d.pos
 	if buf[i] == '-' {
+		n.neg = true
 		i++
 	}
 	if i < len(buf) && buf[i] == '0' {
 		i++
-	} else if !digits() {
-		return nil, false, false
+		n.digits = 1
+	} else if i, ok = d.digits(i, &n); !ok {
+		return n, false
 	}
-	simple = true
 	if i < len(buf) && buf[i] == '.' {
-		i++
-		simple = false
-		if !digits() {
-			return nil, false, false
+		n.dot = true
+		intDigits := n.digits
+		if i, ok = d.digits(i+1, &n); !ok {
+			return n, false
 		}
+		n.frac = n.digits - intDigits
 	}
 	if i < len(buf) && (buf[i] == 'e' || buf[i] == 'E') {
+		n.exp = true
 		i++
-		simple = false
 		if i < len(buf) && (buf[i] == '+' || buf[i] == '-') {
 			i++
 		}
-		if !digits() {
-			return nil, false, false
+		var e number // the exponent's digits are parsed again by parseFloat
+		if i, ok = d.digits(i, &e); !ok {
+			return n, false
 		}
 	}
+	n.text = buf[d.pos:i]
 	d.pos = i
-	return buf[start:i], simple, true
+	return n, true
+}
+
+// digits reads a run of one or more decimal digits at buf[i:] into n and
+// returns the offset after it.
+func (d *JSONDecoder) digits(i int, n *number) (int, bool) {
+	buf := d.buf
+	if i >= len(buf) {
+		return i, d.syntax(i, msgEOF)
+	}
+	if buf[i] < '0' || buf[i] > '9' {
+		return i, d.syntax(i, msgNumber)
+	}
+	mant, start := n.mant, i
+	for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
+		mant = mant*10 + uint64(buf[i]-'0')
+	}
+	n.mant = mant
+	n.digits += i - start
+	return i, true
 }
 
 // literal consumes the literal lit (true, false or null) at d.pos.
@@ -410,7 +429,7 @@ func (d *JSONDecoder) skipValue(depth int) bool {
 			}
 			d.pos = end
 		case c == '-' || (c >= '0' && c <= '9'):
-			if _, _, ok := d.scanNumber(); !ok {
+			if _, ok := d.scanNumber(); !ok {
 				return false
 			}
 		case c == 't':

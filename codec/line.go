@@ -14,58 +14,85 @@ import (
 // newline. The encoders append to dst and allocate only when dst must grow.
 
 // AppendBatch appends the storage lines of every metric of b, in order.
-// It is AppendLine for each metric, but formats a timestamp shared by
-// consecutive metrics (typically the receive time) only once.
+// It is AppendLine for each metric, but shares work between the lines:
+// the client id is escaped once, and the timestamp text is reused within
+// a millisecond and its date within a day.
 func AppendBatch(dst []byte, b *Batch, client []byte, receivedMs int64) []byte {
-	var tsBuf [timestampLen]byte
-	lastMs, ts := int64(0), []byte(nil)
+	var ts timestampCache
+	// Every line holds the same text from the end of the timestamp to the
+	// name: the first line writes it, the others copy it from there.
+	shared, sharedEnd := 0, 0
 	for i := range b.Metrics {
 		m := &b.Metrics[i]
 		ms := receivedMs
 		if m.HasTimestamp {
 			ms = m.TimestampMs
 		}
-		if ts == nil || ms != lastMs {
-			lastMs, ts = ms, AppendTimestamp(tsBuf[:0], ms)
+		dst = append(dst, `{"timestamp":"`...)
+		dst = append(dst, ts.format(ms)...)
+		if i == 0 {
+			shared = len(dst)
+			dst = appendClient(dst, client)
+			sharedEnd = len(dst)
+		} else {
+			dst = append(dst, dst[shared:sharedEnd]...)
 		}
-		dst = appendLine(dst, m, b.Tags[m.TagStart:m.TagEnd], client, ts)
+		dst = appendMetric(dst, m, b.Tags[m.TagStart:m.TagEnd])
 	}
 	return dst
 }
 
 // AppendLine appends the storage line of m, with its tags, including the
 // trailing '\n'. The timestamp is m.TimestampMs when m.HasTimestamp, else
-// receivedMs, clamped by AppendTimestamp. A non-finite value, which no
-// decoder of this package produces, is written as null so that the line
-// stays valid JSON.
+// receivedMs, clamped by AppendTimestamp. The value is m.ValueText when
+// set, else m.Value formatted as encoding/json formats it; a non-finite
+// value, which no decoder of this package produces, is written as null so
+// that the line stays valid JSON.
 func AppendLine(dst []byte, m *Metric, tags []Tag, client []byte, receivedMs int64) []byte {
 	ms := receivedMs
 	if m.HasTimestamp {
 		ms = m.TimestampMs
 	}
-	var tsBuf [timestampLen]byte
-	return appendLine(dst, m, tags, client, AppendTimestamp(tsBuf[:0], ms))
+	var ts timestampCache
+	dst = append(dst, `{"timestamp":"`...)
+	dst = append(dst, ts.format(ms)...)
+	dst = appendClient(dst, client)
+	return appendMetric(dst, m, tags)
 }
 
-// appendLine is AppendLine with the timestamp already formatted.
-func appendLine(dst []byte, m *Metric, tags []Tag, client, ts []byte) []byte {
-	dst = append(dst, `{"timestamp":"`...)
-	dst = append(dst, ts...)
+// appendClient appends the part of a line between the timestamp and the
+// name, which holds the client id.
+func appendClient(dst, client []byte) []byte {
 	dst = append(dst, `","client":`...)
 	dst = AppendJSONString(dst, client)
-	dst = append(dst, `,"name":`...)
+	return append(dst, `,"name":`...)
+}
+
+// typeAndTags holds, for each known type, the constant text from the end
+// of the value to the first tag.
+var typeAndTags = [...]string{
+	Gauge:     `,"type":"gauge","tags":{`,
+	Counter:   `,"type":"counter","tags":{`,
+	Histogram: `,"type":"histogram","tags":{`,
+	Summary:   `,"type":"summary","tags":{`,
+}
+
+// appendMetric appends the rest of a line from the name on.
+func appendMetric(dst []byte, m *Metric, tags []Tag) []byte {
 	dst = AppendJSONString(dst, m.Name)
 	dst = append(dst, `,"value":`...)
-	dst = appendFloat(dst, m.Value)
-	dst = append(dst, `,"type":`...)
-	if int(m.Type) < len(metricTypeNames) {
-		dst = append(dst, '"')
-		dst = append(dst, metricTypeNames[m.Type]...)
-		dst = append(dst, '"')
+	if len(m.ValueText) > 0 {
+		dst = append(dst, m.ValueText...)
 	} else {
-		dst = AppendJSONString(dst, []byte(m.Type.String()))
+		dst = appendFloat(dst, m.Value)
 	}
-	dst = append(dst, `,"tags":{`...)
+	if int(m.Type) < len(typeAndTags) {
+		dst = append(dst, typeAndTags[m.Type]...)
+	} else {
+		dst = append(dst, `,"type":`...)
+		dst = AppendJSONString(dst, []byte(m.Type.String()))
+		dst = append(dst, `,"tags":{`...)
+	}
 	for i := range tags {
 		if i > 0 {
 			dst = append(dst, ',')
@@ -87,13 +114,12 @@ const hexDigits = "0123456789abcdef"
 func AppendJSONString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := 0; ; {
+		if i = skipPlain(s, i); i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if strSafe[c] {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':

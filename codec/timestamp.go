@@ -8,29 +8,22 @@ const (
 	MaxTimestampMs int64 = 253402300799999 // 9999-12-31T23:59:59.999Z
 )
 
-// parseIntMs converts an integer number token to Unix milliseconds. ok is
-// false when the token has a fraction or exponent or does not fit; the
-// range of storable timestamps is checked by the caller.
-func parseIntMs(tok []byte, simple bool) (int64, bool) {
-	if !simple {
+// ms converts an integer number to Unix milliseconds. ok is false when n
+// has a fraction or exponent; the range of storable timestamps is checked
+// by the caller.
+func (n *number) ms() (int64, bool) {
+	if n.dot || n.exp {
 		return 0, false
 	}
-	i, neg := 0, false
-	if tok[0] == '-' {
-		neg, i = true, 1
-	}
-	if len(tok)-i > 18 {
+	if n.digits > 18 {
 		// Beyond ±10^18, far outside the storable years.
-		if neg {
+		if n.neg {
 			return MinTimestampMs - 1, true
 		}
 		return MaxTimestampMs + 1, true
 	}
-	var v int64
-	for ; i < len(tok); i++ {
-		v = v*10 + int64(tok[i]-'0')
-	}
-	if neg {
+	v := int64(n.mant)
+	if n.neg {
 		v = -v
 	}
 	return v, true
@@ -154,18 +147,50 @@ const timestampLen = len("2006-01-02T15:04:05.000Z")
 // outside [MinTimestampMs, MaxTimestampMs] is clamped to it, so that the
 // year always has four digits.
 func AppendTimestamp(dst []byte, ms int64) []byte {
+	var c timestampCache
+	return append(dst, c.format(ms)...)
+}
+
+// timestampCache formats the timestamps of consecutive storage lines,
+// reusing what it wrote last: all of it within one millisecond, the date
+// within one day. The zero value is empty. It is a local of one encoding
+// call, owned by that call.
+type timestampCache struct {
+	buf   [timestampLen]byte
+	ms    int64  // the clamped time buf holds, when valid
+	day   uint64 // days since 0000-01-01 whose date buf[:dateLen] holds
+	valid bool
+}
+
+// dateLen is the length of "2006-01-02T".
+const dateLen = len("2006-01-02T")
+
+// format returns ms formatted as AppendTimestamp formats it. The slice is
+// c's buffer: valid until the next call.
+func (c *timestampCache) format(ms int64) []byte {
+	ms = max(MinTimestampMs, min(ms, MaxTimestampMs))
+	if c.valid && ms == c.ms {
+		return c.buf[:]
+	}
 	// Shifted to count from MinTimestampMs, everything is unsigned.
-	u := uint64(max(MinTimestampMs, min(ms, MaxTimestampMs)) - MinTimestampMs)
-	y, mo, d := civilFromDays(u / 86400000)
+	u := uint64(ms - MinTimestampMs)
+	if day := u / 86400000; !c.valid || day != c.day {
+		y, mo, d := civilFromDays(day)
+		c.buf = [timestampLen]byte{
+			twoDigits[2*(y/100)], twoDigits[2*(y/100)+1], twoDigits[2*(y%100)], twoDigits[2*(y%100)+1],
+			'-', twoDigits[2*mo], twoDigits[2*mo+1], '-', twoDigits[2*d], twoDigits[2*d+1], 'T',
+		}
+		c.day = day
+	}
 	rem := u % 86400000
-	sec := rem / 1000
-	frac := rem % 1000
-	dst = append(dst, twoDigits[2*(y/100):2*(y/100)+2]...)
-	dst = append(dst, twoDigits[2*(y%100):2*(y%100)+2]...)
-	dst = append(dst, '-', twoDigits[2*mo], twoDigits[2*mo+1], '-', twoDigits[2*d], twoDigits[2*d+1], 'T')
+	sec, frac := rem/1000, rem%1000
 	h, mi, s := sec/3600, sec/60%60, sec%60
-	dst = append(dst, twoDigits[2*h], twoDigits[2*h+1], ':', twoDigits[2*mi], twoDigits[2*mi+1], ':', twoDigits[2*s], twoDigits[2*s+1], '.')
-	return append(dst, byte('0'+frac/100), twoDigits[2*(frac%100)], twoDigits[2*(frac%100)+1], 'Z')
+	t := c.buf[dateLen:timestampLen]
+	t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8] =
+		twoDigits[2*h], twoDigits[2*h+1], ':', twoDigits[2*mi], twoDigits[2*mi+1], ':', twoDigits[2*s], twoDigits[2*s+1], '.'
+	t[9], t[10], t[11], t[12] = byte('0'+frac/100), twoDigits[2*(frac%100)], twoDigits[2*(frac%100)+1], 'Z'
+	c.ms, c.valid = ms, true
+	return c.buf[:]
 }
 
 // twoDigits holds "00" to "99" back to back.
