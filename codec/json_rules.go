@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"strconv"
 )
 
@@ -193,8 +194,7 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 	m := Metric{TagStart: int32(len(d.b.Tags))}
 	var f metricFields
 	for first := true; ; first = false {
-		mark := len(d.scratch)
-		key, empty, ok := d.memberKey(first)
+		k, empty, ok := d.metricKey(first)
 		if !ok {
 			return false
 		}
@@ -204,19 +204,17 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 		if d.pos >= len(d.buf) {
 			return d.syntax(d.pos, msgEOF)
 		}
-		// The key is compared before the value can overwrite its scratch.
-		d.scratch = d.scratch[:mark]
-		switch off := d.pos; string(key) {
-		case "name":
+		switch off := d.pos; k {
+		case fieldName:
 			ok = d.metricName(&m, f.at(fieldName, off))
-		case "value":
+		case fieldValue:
 			ok = d.metricValue(&m, f.at(fieldValue, off))
-		case "type":
+		case fieldType:
 			ok = d.metricType(&m, f.at(fieldType, off))
-		case "tags":
+		case fieldTags:
 			d.b.Tags = d.b.Tags[:m.TagStart] // last wins
 			ok = d.metricTags(f.at(fieldTags, off))
-		case "timestamp":
+		case fieldTimestamp:
 			ok = d.metricTimestamp(&m, f.at(fieldTimestamp, off))
 		default:
 			ok = d.skipValue(3)
@@ -245,6 +243,83 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 	m.TagEnd = int32(len(d.b.Tags))
 	d.b.Metrics = append(d.b.Metrics, m)
 	return true
+}
+
+// metricKey reads the key of the next member of a metric object and the
+// ':' after it, as memberKey does, and returns which field it names, or
+// -1 for a key the batch rules ignore.
+func (d *JSONDecoder) metricKey(first bool) (field int, empty, ok bool) {
+	d.ws()
+	if k, n := knownKey(d.buf, d.pos); n > 0 {
+		d.pos += n
+		return k, false, d.colon()
+	}
+	mark := len(d.scratch)
+	key, empty, ok := d.memberKey(first)
+	// The key is compared before the value can overwrite its scratch.
+	d.scratch = d.scratch[:mark]
+	if !ok || empty {
+		return -1, empty, ok
+	}
+	switch string(key) {
+	case "name":
+		return fieldName, false, true
+	case "value":
+		return fieldValue, false, true
+	case "type":
+		return fieldType, false, true
+	case "tags":
+		return fieldTags, false, true
+	case "timestamp":
+		return fieldTimestamp, false, true
+	}
+	return -1, false, true
+}
+
+// Little-endian images of the field keys as a body writes them without
+// escapes, quotes included, for knownKey.
+var (
+	rawName     = rawKey(`"name"`)
+	rawValue    = rawKey(`"value"`)
+	rawType     = rawKey(`"type"`)
+	rawTags     = rawKey(`"tags"`)
+	rawTimesta  = rawKey(`"timesta`)
+	rawMP       = rawKey(`mp"`)
+	rawMask6    = uint64(1)<<48 - 1
+	rawMask7    = uint64(1)<<56 - 1
+	rawMask3    = uint64(1)<<24 - 1
+	rawKeyBytes = len(`"timestamp"`)
+)
+
+func rawKey(s string) uint64 {
+	var b [8]byte
+	copy(b[:], s)
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// knownKey is the fast path of metricKey: when buf[pos:] starts with one
+// of the field keys written plainly, it returns the field and the length
+// of the key with its quotes; else n is 0. A key written so holds exactly
+// those bytes, so the match is exact; anything else (escapes, other keys)
+// takes the general path.
+func knownKey(buf []byte, pos int) (field, n int) {
+	if pos < 0 || pos+rawKeyBytes > len(buf) {
+		return 0, 0
+	}
+	x := binary.LittleEndian.Uint64(buf[pos:])
+	switch {
+	case x&rawMask6 == rawName:
+		return fieldName, 6
+	case x&rawMask7 == rawValue:
+		return fieldValue, 7
+	case x&rawMask6 == rawType:
+		return fieldType, 6
+	case x&rawMask6 == rawTags:
+		return fieldTags, 6
+	case x == rawTimesta && binary.LittleEndian.Uint32(buf[pos+7:])>>8 == uint32(rawMP&rawMask3):
+		return fieldTimestamp, 11
+	}
+	return 0, 0
 }
 
 // metricName reads the value of "name": a string of 1 to MaxNameBytes.
