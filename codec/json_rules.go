@@ -354,8 +354,8 @@ func (d *JSONDecoder) metricValue(m *Metric, f *fieldOutcome) bool {
 		f.bad(msgValueNumber)
 		return d.skipValue(3)
 	}
-	n, ok := d.scanNumber()
-	if !ok {
+	var n number
+	if !d.scanNumber(&n) {
 		return false
 	}
 	v, finite := n.float()
@@ -426,8 +426,8 @@ func (d *JSONDecoder) metricTimestamp(m *Metric, f *fieldOutcome) bool {
 		ms, valid = parseRFC3339(s)
 		d.scratch = d.scratch[:mark]
 	case c == '-' || (c >= '0' && c <= '9'):
-		n, ok := d.scanNumber()
-		if !ok {
+		var n number
+		if !d.scanNumber(&n) {
 			return false
 		}
 		ms, valid = n.ms()

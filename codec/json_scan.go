@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -309,8 +310,10 @@ type number struct {
 //
 // and moves past it. What follows the number is the caller's to check, so
 // "01" fails there, at the '1'.
-func (d *JSONDecoder) scanNumber() (n number, ok bool) {
+func (d *JSONDecoder) scanNumber(n *number) bool {
+	*n = number{}
 	buf := d.buf
+	ok := false
 	i := d.pos
 	if buf[i] == '-' {
 		n.neg = true
@@ -319,14 +322,14 @@ func (d *JSONDecoder) scanNumber() (n number, ok bool) {
 	if i < len(buf) && buf[i] == '0' {
 		i++
 		n.digits = 1
-	} else if i, ok = d.digits(i, &n); !ok {
-		return n, false
+	} else if i, ok = d.digits(i, n); !ok {
+		return false
 	}
 	if i < len(buf) && buf[i] == '.' {
 		n.dot = true
 		intDigits := n.digits
-		if i, ok = d.digits(i+1, &n); !ok {
-			return n, false
+		if i, ok = d.digits(i+1, n); !ok {
+			return false
 		}
 		n.frac = n.digits - intDigits
 	}
@@ -338,12 +341,12 @@ func (d *JSONDecoder) scanNumber() (n number, ok bool) {
 		}
 		var e number // the exponent's digits are parsed again by parseFloat
 		if i, ok = d.digits(i, &e); !ok {
-			return n, false
+			return false
 		}
 	}
 	n.text = buf[d.pos:i]
 	d.pos = i
-	return n, true
+	return true
 }
 
 // digits reads a run of one or more decimal digits at buf[i:] into n and
@@ -357,12 +360,35 @@ func (d *JSONDecoder) digits(i int, n *number) (int, bool) {
 		return i, d.syntax(i, msgNumber)
 	}
 	mant, start := n.mant, i
+	for i+8 <= len(buf) {
+		x := binary.LittleEndian.Uint64(buf[i:])
+		if !eightDigits(x) {
+			break
+		}
+		mant = mant*1e8 + eightDigitsValue(x)
+		i += 8
+	}
 	for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
 		mant = mant*10 + uint64(buf[i]-'0')
 	}
 	n.mant = mant
 	n.digits += i - start
 	return i, true
+}
+
+// eightDigits reports whether the eight bytes of x are all ASCII digits.
+// Adding 6 to a digit byte keeps its high nibble 3 and cannot carry.
+func eightDigits(x uint64) bool {
+	return x&0xF0F0F0F0F0F0F0F0|(x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0>>4 == 0x3333333333333333
+}
+
+// eightDigitsValue returns the number that the eight ASCII digits of x,
+// read little-endian (the first digit in the low byte), write: pairs of
+// digits, then pairs of pairs, combined by multiplication.
+func eightDigitsValue(x uint64) uint64 {
+	x -= 0x3030303030303030
+	x = x*10 + x>>8
+	return ((x&0x000000FF000000FF)*(100+1000000<<32) + (x>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
 }
 
 // literal consumes the literal lit (true, false or null) at d.pos.
@@ -429,7 +455,8 @@ func (d *JSONDecoder) skipValue(depth int) bool {
 			}
 			d.pos = end
 		case c == '-' || (c >= '0' && c <= '9'):
-			if _, ok := d.scanNumber(); !ok {
+			var n number
+			if !d.scanNumber(&n) {
 				return false
 			}
 		case c == 't':

@@ -159,11 +159,15 @@ type timestampCache struct {
 	buf   [timestampLen]byte
 	ms    int64  // the clamped time buf holds, when valid
 	day   uint64 // days since 0000-01-01 whose date buf[:dateLen] holds
+	sec   uint64 // seconds since 0000-01-01 whose time buf[:secLen] holds
 	valid bool
 }
 
-// dateLen is the length of "2006-01-02T".
-const dateLen = len("2006-01-02T")
+// Lengths of the date, and of the date and time up to the seconds' '.'.
+const (
+	dateLen = len("2006-01-02T")
+	secLen  = len("2006-01-02T15:04:05.")
+)
 
 // format returns ms formatted as AppendTimestamp formats it. The slice is
 // c's buffer: valid until the next call.
@@ -174,7 +178,21 @@ func (c *timestampCache) format(ms int64) []byte {
 	}
 	// Shifted to count from MinTimestampMs, everything is unsigned.
 	u := uint64(ms - MinTimestampMs)
-	if day := u / 86400000; !c.valid || day != c.day {
+	if sec := u / 1000; !c.valid || sec != c.sec {
+		c.putTime(sec)
+	}
+	frac := u % 1000
+	t := c.buf[secLen:timestampLen]
+	t[0], t[1], t[2], t[3] = byte('0'+frac/100), twoDigits[2*(frac%100)], twoDigits[2*(frac%100)+1], 'Z'
+	c.ms, c.valid = ms, true
+	return c.buf[:]
+}
+
+// putTime writes the date and time of sec, seconds since 0000-01-01, up
+// to the '.' before the milliseconds, keeping the date when it is the
+// same day.
+func (c *timestampCache) putTime(sec uint64) {
+	if day := sec / 86400; !c.valid || day != c.day {
 		y, mo, d := civilFromDays(day)
 		c.buf = [timestampLen]byte{
 			twoDigits[2*(y/100)], twoDigits[2*(y/100)+1], twoDigits[2*(y%100)], twoDigits[2*(y%100)+1],
@@ -182,15 +200,12 @@ func (c *timestampCache) format(ms int64) []byte {
 		}
 		c.day = day
 	}
-	rem := u % 86400000
-	sec, frac := rem/1000, rem%1000
-	h, mi, s := sec/3600, sec/60%60, sec%60
-	t := c.buf[dateLen:timestampLen]
+	tod := sec % 86400
+	h, mi, s := tod/3600, tod/60%60, tod%60
+	t := c.buf[dateLen:secLen]
 	t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8] =
 		twoDigits[2*h], twoDigits[2*h+1], ':', twoDigits[2*mi], twoDigits[2*mi+1], ':', twoDigits[2*s], twoDigits[2*s+1], '.'
-	t[9], t[10], t[11], t[12] = byte('0'+frac/100), twoDigits[2*(frac%100)], twoDigits[2*(frac%100)+1], 'Z'
-	c.ms, c.valid = ms, true
-	return c.buf[:]
+	c.sec = sec
 }
 
 // twoDigits holds "00" to "99" back to back.
