@@ -9,11 +9,18 @@
 //
 // The gain is the first variant's median over this one's: for ns/op and
 // for every unit where less is better (B/op, allocs/op, held-MiB, heap-MiB).
-// Exit status 1 when the input holds no benchmark line.
+// -vary K makes element K of the '/'-separated name the variant instead
+// (0 is the Benchmark function), for benchmarks that name their variants
+// higher up, such as storage's BenchmarkStreamCommit/<writer>/<ack>:
+//
+//	go test -run '^$' -bench BenchmarkStreamCommit -count 5 ./storage/ | go run ./bench/cmd/benchratio -vary 1
+//
+// Exit status 1 when the input holds no benchmark line, 2 for bad flags.
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +31,12 @@ import (
 )
 
 func main() {
+	vary := flag.Int("vary", -1, "the `element` of the '/'-separated benchmark name that names the variant (0 is the function; -1 the last)")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "benchratio: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
 	results, err := parse(os.Stdin)
 	if err == nil && len(results) == 0 {
 		err = fmt.Errorf("no benchmark lines on stdin")
@@ -32,7 +45,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchratio: %v\n", err)
 		os.Exit(1)
 	}
-	write(os.Stdout, results)
+	write(os.Stdout, results, *vary)
 }
 
 // result is every value one benchmark reported, by unit, over the runs.
@@ -42,13 +55,19 @@ type result struct {
 	values map[string][]float64
 }
 
-// group is name up to its last '/', variant the rest.
-func (r *result) group() (group, variant string) {
-	i := strings.LastIndexByte(r.name, '/')
-	if i < 0 {
+// group splits the name at element vary (-1: the last) into the variant
+// and the group: the name with the variant replaced by "*".
+func (r *result) group(vary int) (group, variant string) {
+	parts := strings.Split(r.name, "/")
+	if vary < 0 || vary >= len(parts) {
+		vary = len(parts) - 1
+	}
+	if vary == 0 {
 		return r.name, ""
 	}
-	return r.name[:i], r.name[i+1:]
+	variant = parts[vary]
+	parts[vary] = "*"
+	return strings.Join(parts, "/"), variant
 }
 
 // procsSuffix is the -GOMAXPROCS suffix go test appends to names.
@@ -95,12 +114,12 @@ var lessIsBetter = []string{"ns/op", "B/op", "allocs/op", "held-MiB", "heap-MiB"
 
 // write prints one row per benchmark: its medians and its gains over the
 // first variant of its group.
-func write(w io.Writer, results []*result) {
+func write(w io.Writer, results []*result, vary int) {
 	fmt.Fprintln(w, "| benchmark | variant | runs | medians | gain over the first variant |")
 	fmt.Fprintln(w, "| --- | --- | ---: | --- | --- |")
 	first := map[string]*result{}
 	for _, r := range results {
-		g, v := r.group()
+		g, v := r.group(vary)
 		base := first[g]
 		if base == nil {
 			first[g], base = r, r
