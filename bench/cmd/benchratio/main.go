@@ -129,7 +129,8 @@ func write(w io.Writer, results []*result, vary int) {
 			m := median(r.values[u])
 			medians = append(medians, number(m)+" "+u)
 			if base != r && slices.Contains(lessIsBetter, u) {
-				if bm := median(base.values[u]); m > 0 && bm > 0 {
+				// Below 1 B/op or alloc/op a ratio says nothing.
+				if bm := median(base.values[u]); m >= 1 && bm >= 1 {
 					gains = append(gains, strconv.FormatFloat(bm/m, 'f', 2, 64)+"× "+u)
 				}
 			}
