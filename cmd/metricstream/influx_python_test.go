@@ -91,11 +91,9 @@ func TestInfluxPythonClient(t *testing.T) {
 			cmd.Env = append(os.Environ(), "NO_PROXY=*", "no_proxy=*")
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
-			done := make(chan struct{})
 			timer := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
 			out, err := cmd.Output()
 			timer.Stop()
-			close(done)
 			if err != nil {
 				t.Fatalf("python client: %v\n%s\nserver log:\n%s", err, stderr.String(), p.logs.String())
 			}
