@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -31,7 +32,7 @@ func TestDrainTop(t *testing.T) {
 	evs := []event{
 		{"b", 1, true, 10}, {"a", 2, true, 5}, {"b", 3, false, 0}, {"c", 4, true, 1},
 		{"a", 9, false, 0}, {"d", 5, true, 3}, {"b", 2, true, 7}, {"e", 1, false, 0},
-		{"big", 1, true, 1 << 40}, // clamped to 2^31−1
+		{"big", 1, true, math.MaxInt}, // clamped to 2^31−1 (on 64-bit platforms)
 	}
 	all := []ClientTotals{
 		{ID: "b", Allowed: 2, Denied: 1, Metrics: 17, LastSeen: at(3)},
