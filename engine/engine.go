@@ -201,6 +201,14 @@ type Engine struct {
 	drainMu sync.Mutex
 	totals  map[string]*totals
 
+	// ranking is the best totals sorted for Top, published by the holder of
+	// drainMu after each drain that moved events; read by anyone, never
+	// written once published. Nil until the first such drain.
+	ranking atomic.Pointer[ranking]
+	// rankWant is the largest n Top was asked for: raised by Top, read by
+	// publishLocked to size the ranking.
+	rankWant atomic.Int64
+
 	// life guards the monitor's lifecycle fields below.
 	life    sync.Mutex
 	started bool
