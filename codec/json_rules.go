@@ -191,7 +191,9 @@ func (f *metricFields) at(k, off int) *fieldOutcome {
 func (d *JSONDecoder) decodeMetric(i int) bool {
 	start := d.pos
 	d.pos++
-	m := Metric{TagStart: int32(len(d.b.Tags))}
+	// The metric is decoded in place and dropped again if it breaks a rule.
+	d.b.Metrics = append(d.b.Metrics, Metric{TagStart: int32(len(d.b.Tags))})
+	m := &d.b.Metrics[len(d.b.Metrics)-1]
 	var f metricFields
 	for first := true; ; first = false {
 		k, empty, ok := d.metricKey(first)
@@ -206,16 +208,16 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 		}
 		switch off := d.pos; k {
 		case fieldName:
-			ok = d.metricName(&m, f.at(fieldName, off))
+			ok = d.metricName(m, f.at(fieldName, off))
 		case fieldValue:
-			ok = d.metricValue(&m, f.at(fieldValue, off))
+			ok = d.metricValue(m, f.at(fieldValue, off))
 		case fieldType:
-			ok = d.metricType(&m, f.at(fieldType, off))
+			ok = d.metricType(m, f.at(fieldType, off))
 		case fieldTags:
 			d.b.Tags = d.b.Tags[:m.TagStart] // last wins
 			ok = d.metricTags(f.at(fieldTags, off))
 		case fieldTimestamp:
-			ok = d.metricTimestamp(&m, f.at(fieldTimestamp, off))
+			ok = d.metricTimestamp(m, f.at(fieldTimestamp, off))
 		default:
 			ok = d.skipValue(3)
 		}
@@ -230,18 +232,20 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 			break
 		}
 	}
+	m.TagEnd = int32(len(d.b.Tags))
 	for k := range f {
 		switch {
 		case f[k].state == fieldBad:
 			d.breakRule(f[k].off, i, f[k].msg)
-			return true
 		case f[k].state == fieldMissing && missingMsg[k] != "":
 			d.breakRule(start, i, missingMsg[k])
-			return true
+		default:
+			continue
 		}
+		*m = Metric{}
+		d.b.Metrics = d.b.Metrics[:len(d.b.Metrics)-1]
+		return true
 	}
-	m.TagEnd = int32(len(d.b.Tags))
-	d.b.Metrics = append(d.b.Metrics, m)
 	return true
 }
 
@@ -451,44 +455,45 @@ func (d *JSONDecoder) metricTimestamp(m *Metric, f *fieldOutcome) bool {
 
 // decodeTags decodes the tags object at d.pos (a '{'), appending to d.b.Tags.
 func (d *JSONDecoder) decodeTags(f *fieldOutcome) bool {
-	b := d.b
-	tagStart := len(b.Tags)
+	tagStart := len(d.b.Tags)
 	d.tags.reset()
 	f.state = fieldOK
 	d.pos++
-	first := true
-	for {
-		key, empty, ok := d.memberKey(first)
-		if !ok {
-			return false
-		}
-		if empty {
-			return true
-		}
-		first = false
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
-		}
-		if f.state == fieldOK && d.buf[d.pos] == '"' {
-			val, ok := d.readString()
-			if !ok {
-				return false
-			}
-			d.tags.put(b, tagStart, key, val)
-		} else {
+	for first := true; ; first = false {
+		d.ws()
+		if key, val, plain := d.plainPair(); plain {
 			if f.state == fieldOK {
-				f.state, f.msg, f.off = fieldBad, msgTagValue, d.pos
+				d.tags.put(d.b, tagStart, key, val)
 			}
-			if !d.skipValue(4) {
-				return false
-			}
+		} else if empty, ok := d.decodeTag(first, f, tagStart); !ok || empty {
+			return ok
 		}
 		last, ok := d.memberEnd()
-		if !ok {
-			return false
-		}
-		if last {
-			return true
+		if !ok || last {
+			return ok
 		}
 	}
+}
+
+// decodeTag decodes one member of a tags object on the general path: any
+// key, any value. empty reports the '}' of an empty object.
+func (d *JSONDecoder) decodeTag(first bool, f *fieldOutcome, tagStart int) (empty, ok bool) {
+	key, empty, ok := d.memberKey(first)
+	if !ok || empty {
+		return empty, ok
+	}
+	if d.pos >= len(d.buf) {
+		return false, d.syntax(d.pos, msgEOF)
+	}
+	if f.state == fieldOK && d.buf[d.pos] == '"' {
+		val, ok := d.readString()
+		if ok {
+			d.tags.put(d.b, tagStart, key, val)
+		}
+		return false, ok
+	}
+	if f.state == fieldOK {
+		f.state, f.msg, f.off = fieldBad, msgTagValue, d.pos
+	}
+	return false, d.skipValue(4)
 }

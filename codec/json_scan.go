@@ -69,6 +69,28 @@ func (d *JSONDecoder) memberKey(first bool) (key []byte, empty, ok bool) {
 	return key, false, true
 }
 
+// plainPair is the fast path of an object member whose key and value are
+// strings: at d.pos, "key":"value" written without whitespace, both plain
+// (strSafe bytes only, so each holds exactly its value). It returns the
+// two views and moves past the value; plain is false, with d.pos
+// unchanged, for anything else.
+func (d *JSONDecoder) plainPair() (key, val []byte, plain bool) {
+	buf, p := d.buf, d.pos
+	if p >= len(buf) || buf[p] != '"' {
+		return nil, nil, false
+	}
+	k := skipPlain(buf, p+1)
+	if k+2 >= len(buf) || buf[k] != '"' || buf[k+1] != ':' || buf[k+2] != '"' {
+		return nil, nil, false
+	}
+	v := skipPlain(buf, k+3)
+	if v >= len(buf) || buf[v] != '"' {
+		return nil, nil, false
+	}
+	d.pos = v + 1
+	return buf[p+1 : k : k], buf[k+3 : v : v], true
+}
+
 // memberEnd consumes whitespace and the ',' or '}' after an object member;
 // last reports the '}'.
 func (d *JSONDecoder) memberEnd() (last, ok bool) {
