@@ -224,6 +224,10 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 		if !ok {
 			return false
 		}
+		if d.pos < len(d.buf) && d.buf[d.pos] == ',' {
+			d.pos++ // compact JSON: the next member follows
+			continue
+		}
 		last, ok := d.memberEnd()
 		if !ok {
 			return false
@@ -255,6 +259,11 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 func (d *JSONDecoder) metricKey(first bool) (field int, empty, ok bool) {
 	d.ws()
 	if k, n := knownKey(d.buf, d.pos); n > 0 {
+		if p := d.pos + n; p < len(d.buf) && d.buf[p] == ':' {
+			d.pos = p + 1 // compact JSON: the ':' right after the key
+			d.ws()
+			return k, false, true
+		}
 		d.pos += n
 		return k, false, d.colon()
 	}
@@ -281,25 +290,19 @@ func (d *JSONDecoder) metricKey(first bool) (field int, empty, ok bool) {
 }
 
 // Little-endian images of the field keys as a body writes them without
-// escapes, quotes included, for knownKey.
-var (
-	rawName     = rawKey(`"name"`)
-	rawValue    = rawKey(`"value"`)
-	rawType     = rawKey(`"type"`)
-	rawTags     = rawKey(`"tags"`)
-	rawTimesta  = rawKey(`"timesta`)
-	rawMP       = rawKey(`mp"`)
-	rawMask6    = uint64(1)<<48 - 1
-	rawMask7    = uint64(1)<<56 - 1
-	rawMask3    = uint64(1)<<24 - 1
-	rawKeyBytes = len(`"timestamp"`)
+// escapes, quotes included, for knownKey (TestRawKeys checks them).
+const (
+	rawName    = 0x22656d616e22     // "name"
+	rawValue   = 0x2265756c617622   // "value"
+	rawType    = 0x226570797422     // "type"
+	rawTags    = 0x227367617422     // "tags"
+	rawTimesta = 0x617473656d697422 // "timesta
+	rawMP      = 0x22706d           // mp"
+	rawMask6   = 1<<48 - 1
+	rawMask7   = 1<<56 - 1
+	// rawKeyBytes is the length of the longest key, "timestamp" quoted.
+	rawKeyBytes = 11
 )
-
-func rawKey(s string) uint64 {
-	var b [8]byte
-	copy(b[:], s)
-	return binary.LittleEndian.Uint64(b[:])
-}
 
 // knownKey is the fast path of metricKey: when buf[pos:] starts with one
 // of the field keys written plainly, it returns the field and the length
@@ -320,7 +323,7 @@ func knownKey(buf []byte, pos int) (field, n int) {
 		return fieldType, 6
 	case x&rawMask6 == rawTags:
 		return fieldTags, 6
-	case x == rawTimesta && binary.LittleEndian.Uint32(buf[pos+7:])>>8 == uint32(rawMP&rawMask3):
+	case x == rawTimesta && binary.LittleEndian.Uint32(buf[pos+7:])>>8 == rawMP:
 		return fieldTimestamp, 11
 	}
 	return 0, 0
@@ -467,6 +470,10 @@ func (d *JSONDecoder) decodeTags(f *fieldOutcome) bool {
 			}
 		} else if empty, ok := d.decodeTag(first, f, tagStart); !ok || empty {
 			return ok
+		}
+		if d.pos < len(d.buf) && d.buf[d.pos] == ',' {
+			d.pos++ // compact JSON: the next member follows
+			continue
 		}
 		last, ok := d.memberEnd()
 		if !ok || last {
