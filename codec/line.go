@@ -30,8 +30,7 @@ func AppendBatch(dst []byte, b *Batch, client []byte, receivedMs int64) []byte {
 		if m.HasTimestamp {
 			ms = m.TimestampMs
 		}
-		dst = append(dst, `{"timestamp":"`...)
-		dst = append(dst, ts.format(ms)...)
+		dst = append(dst, ts.lineHead(ms)...)
 		if i == 0 {
 			shared = len(dst)
 			dst = appendClient(dst, client)
@@ -56,8 +55,7 @@ func AppendLine(dst []byte, m *Metric, tags []Tag, client []byte, receivedMs int
 		ms = m.TimestampMs
 	}
 	var ts timestampCache
-	dst = append(dst, `{"timestamp":"`...)
-	dst = append(dst, ts.format(ms)...)
+	dst = append(dst, ts.lineHead(ms)...)
 	dst = appendClient(dst, client)
 	return appendMetric(dst, m, tags)
 }
@@ -99,11 +97,26 @@ func appendMetric(dst []byte, m *Metric, tags []Tag) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendJSONString(dst, tags[i].Key)
-		dst = append(dst, ':')
-		dst = AppendJSONString(dst, tags[i].Value)
+		dst = appendTagText(dst, &tags[i])
 	}
 	return append(dst, "}}\n"...)
+}
+
+// appendTagText appends "key":"value"; plain strings, the common case, are
+// copied with the punctuation between them in one piece.
+func appendTagText(dst []byte, t *Tag) []byte {
+	mark := len(dst)
+	dst = append(dst, '"')
+	dst, plain := appendPlain(dst, t.Key)
+	if plain {
+		dst = append(dst, `":"`...)
+		if dst, plain = appendPlain(dst, t.Value); plain {
+			return append(dst, '"')
+		}
+	}
+	dst = AppendJSONString(dst[:mark], t.Key)
+	dst = append(dst, ':')
+	return AppendJSONString(dst, t.Value)
 }
 
 // appendPlain appends s when all its bytes are strSafe and so stand for
