@@ -122,6 +122,11 @@ func run(args []string, stderr io.Writer) int {
 			f.Close()
 		}()
 	}
+	// Signals are caught before the server listens: one that arrives while
+	// it starts waits in sigs instead of killing the process.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	srv, err := server.New(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -132,10 +137,6 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			if err := srv.ReloadAuth(); err != nil {
