@@ -81,10 +81,12 @@ func (p *lineParser) parse(line []byte, s *Sample) error {
 	if !p.lit(`,"name":`) {
 		return p.fail(`,"name":`)
 	}
+	nameAt := p.pos
 	if s.Name, err = p.str(); err != nil {
 		return err
 	}
 	if len(s.Name) == 0 {
+		p.pos = nameAt
 		return p.fail("a non-empty name")
 	}
 	if !p.lit(`,"value":`) {
