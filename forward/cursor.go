@@ -19,7 +19,8 @@ import (
 //	forward-<sink>.cursor   acknowledged position per stream, replaced atomically
 //	forward-<sink>.sent     highest position handed to the sink per stream, rewritten in place
 //
-// Both hold the same text:
+// Both hold the same text; the .cursor file has one position per stream, the .sent file the
+// end of every batch sent beyond the saved cursor (a restart cuts those batches again, the same):
 //
 //	metricstream forward cursor v1
 //	sink nats_metrics_EDGE
@@ -28,7 +29,8 @@ import (
 //	crc32 1a2b3c4d
 //
 // The crc32 (IEEE, hexadecimal) covers every byte before the "crc32" line. A position means
-// "every line of that stream before it was acknowledged" (.cursor) or "was sent" (.sent). The
+// "every line of that stream before it was acknowledged" (.cursor) or "a batch ended here"
+// (.sent). The
 // .cursor file is written to a temporary file, fsynced, renamed over the old one, and the
 // directory fsynced, only after the sink acknowledged. The .sent file is written before each
 // request without fsync: after kill -9 it tells how much a restart resends (counted as resends);
@@ -188,14 +190,27 @@ func (s *sinkRunner) loadCursor() error {
 	sentPath := filepath.Join(s.dir, cursorFileName(s.name, "sent"))
 	sent, _ := loadCursor(sentPath) // damaged or missing: resends are simply not counted
 	for _, p := range acked {
-		st := &stream{loop: p.Loop, pos: p, sentPos: p}
-		st.shared.acked, st.shared.hasAcked, st.shared.read = p, true, p
+		st := &stream{loop: p.Loop, pos: p}
+		st.shared.acked, st.shared.hasAcked, st.shared.read, st.shared.persisted = p, true, p, p
 		s.streams[p.Loop] = st
 	}
-	for _, p := range sent {
-		if st, ok := s.streams[p.Loop]; ok && st.pos.before(p) {
-			st.hwm, st.hasHWM, st.sentPos = p, true, p
+	slices.SortFunc(sent, func(a, b Position) int {
+		if c := compareRefs(a.ref(), b.ref()); c != 0 {
+			return c
 		}
+		return int(a.Off - b.Off)
+	})
+	for _, p := range sent {
+		st, ok := s.streams[p.Loop]
+		if !ok {
+			st = &stream{loop: p.Loop, pos: Position{Loop: p.Loop}}
+			s.streams[p.Loop] = st
+		}
+		if st.shared.hasAcked && !st.pos.before(p) {
+			continue // acknowledged already
+		}
+		st.replay = append(st.replay, p)
+		st.hwm, st.hasHWM = p, true
 	}
 	s.stats.cursor.Store(&acked)
 	return nil

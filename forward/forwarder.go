@@ -80,7 +80,7 @@ func (f *Forwarder) newSink(sp sinkSpec) (*sinkRunner, error) {
 	ua := "metricstream/" + cmpOr(f.cfg.Version, "dev")
 	switch sp.Format {
 	case FormatNATS:
-		r.kind = newNATSSink(sp, ua, bo, r.stats, f.log)
+		r.kind = newNATSSink(sp, f.cfg.Dir, ua, bo, r.stats, f.log)
 	default:
 		r.kind = newHTTPSink(sp.name, sp.post, sp.Format, sp.token, ua, sp.Timeout, sp.Inflight, bo, r.stats, f.log)
 	}

@@ -152,6 +152,6 @@ func (f *Forwarder) logSummary(r *sinkRunner) {
 		"requests_ok", ok, "requests_failed", failed, "retries", snap.Retries,
 		"dropped_rejected", snap.Dropped["rejected"][0], "dropped_retention", snap.Dropped["retention"][0],
 		"dropped_invalid", snap.Dropped["invalid"][0], "resent_samples", snap.ResentSamples,
-		"resent_requests", snap.ResentRequests, "lag_bytes", snap.LagBytes, "lag_seconds", snap.LagSeconds,
+		"resent_requests", snap.ResentRequests, "nats_duplicates", snap.NATSDuplicates, "lag_bytes", snap.LagBytes, "lag_seconds", snap.LagSeconds,
 		"cursor", formatPositions(snap.Cursor))
 }

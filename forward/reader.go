@@ -50,6 +50,7 @@ func (s *sinkRunner) cut(st *stream, f Position, b *batch) bool {
 				"segment", st.pos.ref().FileName(), "err", err)
 			return false
 		}
+		limit = st.replayLimit(limit)
 		if st.pos.Off < limit {
 			switch s.readLines(st, limit, f.Seq > st.pos.Seq, b) {
 			case cutBatch:
@@ -90,6 +91,18 @@ func (s *sinkRunner) readLimit(st *stream, f Position) (int64, error) {
 		return 0, err
 	}
 	return fi.Size(), nil
+}
+
+// replayLimit lowers limit to the end of the next batch an earlier run sent, so that the
+// resend is cut the same way.
+func (st *stream) replayLimit(limit int64) int64 {
+	for len(st.replay) > 0 && !st.pos.before(st.replay[0]) {
+		st.replay = st.replay[1:]
+	}
+	if len(st.replay) > 0 && st.replay[0].Seq == st.pos.Seq {
+		return min(limit, st.replay[0].Off)
+	}
+	return limit
 }
 
 // cutResult is what readLines did.

@@ -47,11 +47,15 @@ type stream struct {
 	loop int
 
 	// Owned by the reader goroutine.
-	pos     Position // next byte to read
-	rd      segmentReader
-	hwm     Position // highest position an earlier run sent (from the .sent file)
-	hasHWM  bool
-	sentPos Position // highest position sent, this run or an earlier one
+	pos Position // next byte to read
+	rd  segmentReader
+	// replay lists the ends of the batches an earlier run sent beyond the cursor (from the .sent
+	// file), in order: the reader cuts the same batches again, so that a resend carries the same
+	// lines under the same NATS message ids. hwm is the last of them, for counting resends.
+	replay   []Position
+	hwm      Position
+	hasHWM   bool
+	sentEnds []Position // ends of the batches sent and not yet covered by the persisted cursor
 
 	// Guarded by sinkRunner.mu: appended by the reader, popped by the acker.
 	inflight []*batch // dispatched batches in dispatch order
@@ -62,10 +66,11 @@ type stream struct {
 
 // streamShared is the part of a stream that other goroutines read.
 type streamShared struct {
-	acked    Position // everything before it is acknowledged (or dropped)
-	hasAcked bool     // false until a cursor was loaded or a batch acknowledged
-	read     Position // the reader's position
-	skipTo   Position // retention deleted everything before it (Seq 0: nothing)
+	acked     Position // everything before it is acknowledged (or dropped)
+	hasAcked  bool     // false until a cursor was loaded or a batch acknowledged
+	persisted Position // the acknowledged position last saved in the cursor file
+	read      Position // the reader's position
+	skipTo    Position // retention deleted everything before it (Seq 0: nothing)
 }
 
 // run starts the goroutines; they stop when readCtx is cancelled (reader) and the workers and
@@ -169,13 +174,18 @@ func (s *sinkRunner) noteSent(st *stream, b *batch) {
 		s.stats.resentSamples.Add(uint64(b.resent))
 		s.stats.resentRequests.Add(1)
 	}
-	if st.sentPos.before(b.end) {
-		st.sentPos = b.end
-	}
-	pos := make([]Position, 0, len(s.streams))
+	st.sentEnds = append(st.sentEnds, b.end)
+	var pos []Position
 	s.mu.Lock()
 	for _, o := range s.streams {
-		pos = append(pos, o.sentPos)
+		kept := o.sentEnds[:0]
+		for _, e := range o.sentEnds {
+			if o.shared.persisted.before(e) {
+				kept = append(kept, e)
+			}
+		}
+		o.sentEnds = kept
+		pos = append(pos, kept...)
 	}
 	s.mu.Unlock()
 	if err := s.sent.write(s.name, pos); err != nil {
@@ -192,7 +202,6 @@ func (s *sinkRunner) streamFor(loop int) *stream {
 		return st
 	}
 	st := &stream{loop: loop, pos: Position{Loop: loop}}
-	st.sentPos = st.pos
 	s.streams[loop] = st
 	return st
 }
@@ -271,6 +280,11 @@ func (s *sinkRunner) persist(ctx context.Context, path string, buf []byte) []byt
 		err := saveCursorAtomic(path, buf)
 		if err == nil {
 			s.stats.cursor.Store(&pos)
+			s.mu.Lock()
+			for _, p := range pos {
+				s.streams[p.Loop].shared.persisted = p
+			}
+			s.mu.Unlock()
 			return buf
 		}
 		s.log.Error("forward: cannot save the cursor; holding back until it can be saved", "sink", s.name, "err", err)

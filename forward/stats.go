@@ -38,6 +38,7 @@ type Stats struct {
 	dropped                   [numDropReasons]struct{ samples, bytes, requests atomic.Uint64 }
 	resentSamples             atomic.Uint64
 	resentRequests            atomic.Uint64
+	natsDuplicates            atomic.Uint64 // samples in publishes the stream acknowledged as duplicates
 	lagBytes                  atomic.Int64
 	lagSeconds                atomic.Uint64 // math.Float64bits
 	cursor                    atomic.Pointer[[]Position]
@@ -66,6 +67,7 @@ type Snapshot struct {
 	Retries                       uint64
 	Dropped                       map[string][3]uint64 // by reason: samples, bytes, requests
 	ResentSamples, ResentRequests uint64
+	NATSDuplicates                uint64
 	LagBytes                      int64
 	LagSeconds                    float64
 	Cursor                        []Position
@@ -77,7 +79,8 @@ func (s *Stats) Snapshot() Snapshot {
 		Samples: s.samples.Load(), Bytes: s.bytes.Load(), WireBytes: s.wireBytes.Load(),
 		Requests: map[int]uint64{}, Retries: s.retries.Load(), Dropped: map[string][3]uint64{},
 		ResentSamples: s.resentSamples.Load(), ResentRequests: s.resentRequests.Load(),
-		LagBytes: s.lagBytes.Load(), LagSeconds: math.Float64frombits(s.lagSeconds.Load()),
+		NATSDuplicates: s.natsDuplicates.Load(),
+		LagBytes:       s.lagBytes.Load(), LagSeconds: math.Float64frombits(s.lagSeconds.Load()),
 	}
 	for code := range s.requests {
 		if n := s.requests[code].Load(); n > 0 {
@@ -134,6 +137,7 @@ func (s *Stats) appendJSON(dst []byte, name, url string) []byte {
 	dst = append(dst, '}')
 	dst = appendJSONUint(dst, "resent_samples", s.resentSamples.Load())
 	dst = appendJSONUint(dst, "resent_requests", s.resentRequests.Load())
+	dst = appendJSONUint(dst, "nats_duplicates", s.natsDuplicates.Load())
 	dst = append(dst, `,"lag_bytes":`...)
 	dst = strconv.AppendInt(dst, s.lagBytes.Load(), 10)
 	dst = append(dst, `,"lag_seconds":`...)
@@ -188,6 +192,7 @@ var promFamilies = []promFamily{
 	{"metricstream_forward_dropped_bytes_total", "counter", "Stored bytes never delivered, by reason.", appendDropped(1)},
 	{"metricstream_forward_resent_samples_total", "counter", "Samples sent again after a restart because their acknowledgement was not yet on disk.", counterOf(func(s *Stats) uint64 { return s.resentSamples.Load() })},
 	{"metricstream_forward_resent_requests_total", "counter", "Requests that resent samples after a restart.", counterOf(func(s *Stats) uint64 { return s.resentRequests.Load() })},
+	{"metricstream_forward_nats_duplicate_samples_total", "counter", "Samples in NATS publishes the stream acknowledged as duplicates (a republish it had stored already).", counterOf(func(s *Stats) uint64 { return s.natsDuplicates.Load() })},
 	{"metricstream_forward_lag_bytes", "gauge", "Stored bytes not yet acknowledged by the sink.", gaugeOf(func(s *Stats) float64 { return float64(s.lagBytes.Load()) })},
 	{"metricstream_forward_lag_seconds", "gauge", "Age of the oldest sample not yet acknowledged by the sink (by its timestamp), 0 when none.", gaugeOf(func(s *Stats) float64 { return math.Float64frombits(s.lagSeconds.Load()) })},
 	{"metricstream_forward_cursor_segment", "gauge", "Segment sequence number of the sink's acknowledged cursor, per loop.", appendCursor(false)},

@@ -288,11 +288,11 @@ func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct
 }
 
 // fwSummaryRE matches the forwarder's summary line of one sink.
-var fwSummaryRE = regexp.MustCompile(`msg="forward summary" sink=(\S+) samples=(\d+) bytes=\d+ requests_ok=(\d+) requests_failed=(\d+) retries=(\d+) dropped_rejected=(\d+) dropped_retention=(\d+) dropped_invalid=(\d+) resent_samples=(\d+) resent_requests=(\d+) lag_bytes=(\d+)`)
+var fwSummaryRE = regexp.MustCompile(`msg="forward summary" sink=(\S+) samples=(\d+) bytes=\d+ requests_ok=(\d+) requests_failed=(\d+) retries=(\d+) dropped_rejected=(\d+) dropped_retention=(\d+) dropped_invalid=(\d+) resent_samples=(\d+) resent_requests=(\d+) nats_duplicates=(\d+) lag_bytes=(\d+)`)
 
 // fwSummary is the last summary line logged for sink.
 type fwSummary struct {
-	samples, ok, failed, retries, rejected, retention, invalid, resentSamples, resentRequests, lagBytes int64
+	samples, ok, failed, retries, rejected, retention, invalid, resentSamples, resentRequests, natsDuplicates, lagBytes int64
 }
 
 // fwLastSummary returns the last summary of sink in logs, and whether there is one.
@@ -303,12 +303,12 @@ func fwLastSummary(logs, sink string) (fwSummary, bool) {
 		if m[1] != sink {
 			continue
 		}
-		n := make([]int64, 0, 11)
+		n := make([]int64, 0, 12)
 		for _, f := range m[2:] {
 			v, _ := strconv.ParseInt(f, 10, 64)
 			n = append(n, v)
 		}
-		s = fwSummary{n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9]}
+		s = fwSummary{n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], n[10]}
 		found = true
 	}
 	return s, found
