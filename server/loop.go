@@ -44,13 +44,13 @@ type loopState struct {
 	scanQueued atomic.Bool
 	scans      atomic.Uint64
 
+	lastYield int64 // UnixNano of the loop's last yield to the writer
+
 	// ready is a stack of connections with newly acknowledged answers,
 	// pushed by the storage writer goroutine (the only pusher) and taken
 	// whole by the loop; readyScheduled is set while a task to take it is
 	// queued on the loop. One group commit thus costs each loop one task,
 	// however many connections it answers.
-	lastYield int64 // UnixNano of the loop's last yield to the writer
-
 	ready          atomic.Pointer[conn]
 	readyScheduled atomic.Bool
 	readyRunner    gnet.Runnable
