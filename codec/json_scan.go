@@ -413,21 +413,13 @@ func isJSONNumber(b []byte) bool {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	digits := func() bool {
-		j := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i > j
-	}
 	if i < len(b) && b[i] == '0' {
 		i++
-	} else if !digits() {
+	} else if i = skipDigits(b, i); i < 0 {
 		return false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
+		if i = skipDigits(b, i+1); i < 0 {
 			return false
 		}
 	}
@@ -436,11 +428,24 @@ func isJSONNumber(b []byte) bool {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if !digits() {
+		if i = skipDigits(b, i); i < 0 {
 			return false
 		}
 	}
 	return i == len(b)
+}
+
+// skipDigits returns the offset after the run of one or more digits at
+// b[i:], or -1 when there is none.
+func skipDigits(b []byte, i int) int {
+	j := i
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
 
 // eightDigits reports whether the eight bytes of x are all ASCII digits.

@@ -366,10 +366,12 @@ func (d *LineProtocolDecoder) parseFields(meas []byte, tagStart, tagEnd int32, m
 			if len(b.Metrics) >= maxBatch {
 				return lpBatchTooLarge(maxBatch)
 			}
-			b.Metrics = append(b.Metrics, Metric{
-				Name: name, Value: v, ValueText: text, Type: Gauge,
-				TagStart: tagStart, TagEnd: tagEnd,
-			})
+			// Fields are stored straight into the new element: a Metric
+			// built first and copied costs a failed store-to-load forward.
+			b.Metrics = append(b.Metrics, Metric{})
+			m := &b.Metrics[len(b.Metrics)-1]
+			m.Name, m.Value, m.ValueText = name, v, text
+			m.TagStart, m.TagEnd = tagStart, tagEnd
 		}
 		if d.pos >= len(buf) || buf[d.pos] != ',' {
 			return nil
@@ -398,6 +400,10 @@ func (d *LineProtocolDecoder) parseFieldValue() (v float64, text []byte, err err
 	v, msg := lpParseFieldValue(raw)
 	if msg != "" {
 		return 0, nil, d.fail(valStart, msg)
+	}
+	switch raw[0] {
+	case 't', 'T', 'f', 'F':
+		return v, nil, nil // a boolean
 	}
 	text = raw
 	if c := raw[len(raw)-1]; c == 'i' || c == 'u' {
