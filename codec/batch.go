@@ -52,11 +52,12 @@ type Tag struct {
 type Metric struct {
 	Name  []byte
 	Value float64
-	// ValueText, when not empty, is Value written as a JSON number (RFC
-	// 8259 grammar) that reads back as exactly Value: the storage line
-	// copies it instead of formatting Value again. The JSON decoder sets
-	// it to the number as the body wrote it, a view like Name. Code that
-	// changes Value must clear it.
+	// ValueText, when not empty, is Value written exactly as the line
+	// encoder would format it: the storage line copies it instead of
+	// formatting Value again. The decoders set it to the number as the
+	// body wrote it, a view like Name, when that text is already in the
+	// encoder's form (most values: "75.5", "1500"). Code that changes
+	// Value must clear it.
 	ValueText []byte
 	Type      MetricType
 	// HasTimestamp reports whether the input carried a timestamp; when it

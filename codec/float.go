@@ -34,6 +34,36 @@ func (n *number) float() (float64, bool) {
 	return parseFloat(n.text)
 }
 
+// canonicalNumber reports whether text, a JSON number that reads back as
+// v, is exactly what appendFloat writes for v, so that a storage line may
+// copy it instead of formatting v: a plain decimal (no exponent) of at
+// most 15 digits, without trailing zeros after a '.', and not below 1e-6
+// in magnitude (where appendFloat switches to the exponent form).
+//
+// Why that is enough: any two decimals of at most 15 significant digits
+// read as different float64s (15 is float64's decimal precision), so no
+// shorter decimal reads as v and the shortest form appendFloat writes has
+// text's digits; below 1e21 it writes them without an exponent, an
+// integer without a fraction. TestCanonicalNumber and the fuzz targets
+// compare the copy with appendFloat.
+func canonicalNumber(text []byte, v float64) bool {
+	digits, dot := 0, false
+	for _, c := range text {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dot = true
+		case c != '-':
+			return false // an exponent
+		}
+	}
+	if digits > 15 || (dot && text[len(text)-1] == '0') {
+		return false
+	}
+	return v == 0 || math.Abs(v) >= 1e-6
+}
+
 // parseFloat converts a number token, valid by the JSON grammar, to the
 // float64 that strconv.ParseFloat (and so encoding/json) gives. ok is
 // false when the value overflows float64.

@@ -115,3 +115,47 @@ func TestEightDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalNumber checks that a number text canonicalNumber lets the
+// line copy is byte for byte what appendFloat writes for its value, over
+// random decimals of every shape.
+func TestCanonicalNumber(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + r.IntN(10))
+		}
+		return string(b)
+	}
+	copied := 0
+	for range 300000 {
+		s := digits(1 + r.IntN(17))
+		if len(s) > 1 && s[0] == '0' {
+			s = "0"
+		}
+		if r.IntN(2) == 0 {
+			s += "." + digits(1+r.IntN(17))
+		}
+		if r.IntN(10) == 0 {
+			s += "e" + strconv.Itoa(r.IntN(40)-20)
+		}
+		if r.IntN(3) == 0 {
+			s = "-" + s
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !isJSONNumber([]byte(s)) {
+			t.Fatalf("bad test number %q: %v", s, err)
+		}
+		if !canonicalNumber([]byte(s), v) {
+			continue
+		}
+		copied++
+		if got := appendFloat(nil, v); string(got) != s {
+			t.Fatalf("canonicalNumber(%q) is true but appendFloat writes %s", s, got)
+		}
+	}
+	if copied < 10000 {
+		t.Fatalf("only %d of the numbers are copied", copied)
+	}
+}

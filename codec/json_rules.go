@@ -381,11 +381,6 @@ func (d *JSONDecoder) metricName(m *Metric, f *fieldOutcome) bool {
 	return true
 }
 
-// maxValueText is the longest number text the storage line copies as it
-// came; longer ones (a thousand zeros after the point, say) are written
-// in the encoder's shortest form.
-const maxValueText = 32
-
 // metricValue reads the value of "value": a finite number.
 func (d *JSONDecoder) metricValue(m *Metric, f *fieldOutcome) bool {
 	if c := d.buf[d.pos]; c != '-' && (c < '0' || c > '9') {
@@ -402,7 +397,7 @@ func (d *JSONDecoder) metricValue(m *Metric, f *fieldOutcome) bool {
 		return true
 	}
 	m.Value, m.ValueText, f.state = v, nil, fieldOK
-	if len(n.text) <= maxValueText {
+	if !n.exp && n.digits <= 15 && canonicalNumber(n.text, v) {
 		m.ValueText = n.text
 	}
 	return true

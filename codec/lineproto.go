@@ -381,11 +381,11 @@ func (d *LineProtocolDecoder) parseFields(meas []byte, tagStart, tagEnd int32, m
 }
 
 // parseFieldValue reads a numeric or boolean field value at d.pos. text
-// is the value as a JSON number for the storage line to copy (see
-// Metric.ValueText), or nil when the value must be formatted: a boolean,
-// text that JSON does not allow ("1.", ".5", "+1", "007i"), an integer
-// written "-0", which JSON reads as -0 where the integer is 0, or text
-// longer than maxValueText.
+// is the value's text when the storage line may copy it (see
+// Metric.ValueText and canonicalNumber), or nil when the value must be
+// formatted: a boolean, text that JSON does not allow ("1.", ".5",
+// "007i"), an integer written "-0" (JSON reads -0 where the integer is 0),
+// or a number not written the way the encoder writes it ("1.50", "1e3").
 func (d *LineProtocolDecoder) parseFieldValue() (v float64, text []byte, err error) {
 	buf := d.buf
 	valStart := d.pos
@@ -412,7 +412,7 @@ func (d *LineProtocolDecoder) parseFieldValue() (v float64, text []byte, err err
 			return v, nil, nil
 		}
 	}
-	if len(text) > maxValueText || !isJSONNumber(text) {
+	if !isJSONNumber(text) || !canonicalNumber(text, v) {
 		return v, nil, nil
 	}
 	return v, text, nil

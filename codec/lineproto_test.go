@@ -362,16 +362,22 @@ func TestLineProtocolValueText(t *testing.T) {
 		checkStoredLines(t, &b)
 	}
 	f("value=75.5", "75.5", true)
-	f("value=-1e3", "-1e3", true)
+	f("value=1500", "1500", true)
 	f("value=3i", "3", true)
-	f("value=18446744073709551615u", "18446744073709551615", true)
-	f("value=-0.0", "-0.0", true)
+	f("value=-2.25", "-2.25", true)
+	f("value=0.000001", "0.000001", true)
+	f("value=123456789012345", "123456789012345", true)
+	f("value=0.0000001", "", false)        // the encoder writes 1e-7
+	f("value=1234567890123456", "", false) // 16 digits
+	f("value=-1e3", "", false)
+	f("value=1.50", "", false)
+	f("value=18446744073709551615u", "", false)
+	f("value=-0.0", "", false)
 	f("value=-0i", "", false) // JSON reads -0 as -0.0; the integer is 0
 	f("value=007i", "", false)
 	f("value=1.", "", false)
 	f("value=.5", "", false)
 	f("value=t", "", false)
-	f("value=0.00000000000000000000000000000000001", "", false) // longer than maxValueText
 }
 
 func TestIsJSONNumber(t *testing.T) {
