@@ -14,9 +14,9 @@ func FuzzNumber(f *testing.F) {
 		n, ok := scanToken(s)
 		if ok {
 			checkNumber(t, s)
-		}
-		if v, finite := n.float(); ok && finite && canonicalNumber(n.text, v) && string(appendFloat(nil, v)) != s {
-			t.Fatalf("canonicalNumber(%q) is true but appendFloat writes %s", s, appendFloat(nil, v))
+			if v, finite := n.float(); finite && canonicalNumber(n.text, v) && string(appendFloat(nil, v)) != s {
+				t.Fatalf("canonicalNumber(%q) is true but appendFloat writes %s", s, appendFloat(nil, v))
+			}
 		}
 		if isJSONNumber([]byte(s)) != ok {
 			t.Fatalf("isJSONNumber(%q) = %v; scanNumber took it: %v", s, !ok, ok)
