@@ -199,7 +199,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Shards = runtime.GOMAXPROCS(0)
 	}
 	if cfg.Burst <= 0 {
-		cfg.Burst = max(1, int(math.Min(math.Ceil(cfg.Rate), math.MaxInt32)))
+		cfg.Burst = DefaultBurst(cfg.Rate)
 	}
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = DefaultMaxClients

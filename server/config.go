@@ -7,26 +7,31 @@ import (
 	"runtime"
 	"time"
 
+	"metricstream/codec"
+	"metricstream/engine"
 	"metricstream/storage"
 )
 
 // Defaults of the settings in Config. A zero field in Config selects the
-// default of the same name; no zero value disables a limit.
+// default of the same name, except where its comment says that zero turns
+// the feature off (Rate with RateSet, MaxDiskBytes, StatsInterval). The
+// limits the codec, engine and storage packages enforce keep those
+// packages' defaults; the names here only re-export them for the flags.
 const (
 	DefaultAddr            = ":8080"
 	DefaultRate            = 10000
-	DefaultMaxClients      = 100000
-	DefaultClientTTL       = 10 * time.Minute
+	DefaultMaxClients      = engine.DefaultMaxClients
+	DefaultClientTTL       = engine.DefaultClientTTL
+	DefaultMonitorInterval = engine.DefaultMonitorInterval
 	DefaultDataDir         = "./data"
-	DefaultQueueBytes      = 64 << 20
-	DefaultSegmentBytes    = 128 << 20
-	DefaultMaxBodyBytes    = 4 << 20
-	DefaultMaxHeaderBytes  = 8 << 10
-	DefaultMaxBatch        = 1000
+	DefaultQueueBytes      = storage.DefaultQueueBytes
+	DefaultSegmentBytes    = storage.DefaultSegmentBytes
+	DefaultMaxBodyBytes    = codec.DefaultMaxBodyBytes
+	DefaultMaxHeaderBytes  = codec.DefaultMaxHeaderBytes
+	DefaultMaxBatch        = codec.DefaultMaxBatch
 	DefaultMaxConns        = 100000
 	DefaultIdleTimeout     = 60 * time.Second
 	DefaultReadTimeout     = 10 * time.Second
-	DefaultMonitorInterval = time.Second
 	DefaultTopClients      = 100
 	// DefaultMaxPipeline bounds the answers one connection may have
 	// outstanding (requests read but not yet answered). Past it the server
@@ -59,7 +64,7 @@ type Config struct {
 	// RateSet is false, a zero Rate selects DefaultRate.
 	Rate    float64
 	RateSet bool
-	// Burst is the token-bucket size. Zero selects max(1, Rate).
+	// Burst is the token-bucket size. Zero selects engine.DefaultBurst(Rate).
 	Burst int
 	// MaxClients bounds the clients tracked by the rate limiter; zero
 	// selects DefaultMaxClients.
@@ -68,7 +73,8 @@ type Config struct {
 	ClientTTL time.Duration
 	// DataDir holds the segment files; empty selects DefaultDataDir.
 	DataDir string
-	// Writer is "auto", "io_uring" or "file"; empty selects "auto".
+	// Writer is storage.WriterAuto, WriterIOURing or WriterFile; empty
+	// selects WriterAuto.
 	Writer string
 	// Ack is when a batch is acknowledged; the zero value is
 	// storage.AckWritten, the product default.
@@ -118,6 +124,9 @@ type Config struct {
 	// Linger is how long a closing connection discards input; zero selects
 	// DefaultLinger.
 	Linger time.Duration
+	// Extra are other components' statistics, added to GET /metrics in
+	// both formats (the forwarder's, for one).
+	Extra []StatsAppender
 	// Logger receives the server's logs; nil selects slog.Default().
 	Logger *slog.Logger
 	// Version is reported in logs.
@@ -139,7 +148,7 @@ func (c Config) withDefaults() Config {
 		c.Rate = DefaultRate
 	}
 	if c.Burst <= 0 {
-		c.Burst = max(1, int(c.Rate+0.999999))
+		c.Burst = engine.DefaultBurst(c.Rate)
 	}
 	if c.MaxClients <= 0 {
 		c.MaxClients = DefaultMaxClients
@@ -151,7 +160,7 @@ func (c Config) withDefaults() Config {
 		c.DataDir = DefaultDataDir
 	}
 	if c.Writer == "" {
-		c.Writer = "auto"
+		c.Writer = storage.WriterAuto
 	}
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = DefaultQueueBytes
@@ -216,8 +225,8 @@ func (c Config) Validate() error {
 		return errors.New("-max-clients must not be negative")
 	case c.ClientTTL < 0:
 		return errors.New("-client-ttl must not be negative")
-	case c.Writer != "" && c.Writer != "auto" && c.Writer != "io_uring" && c.Writer != "file":
-		return fmt.Errorf("-writer must be auto, io_uring or file, not %q", c.Writer)
+	case c.Writer != "" && c.Writer != storage.WriterAuto && c.Writer != storage.WriterIOURing && c.Writer != storage.WriterFile:
+		return fmt.Errorf("-writer must be %s, %s or %s, not %q", storage.WriterAuto, storage.WriterIOURing, storage.WriterFile, c.Writer)
 	case c.QueueBytes < 0:
 		return errors.New("-queue-bytes must not be negative")
 	case c.SegmentBytes < 0:

@@ -81,11 +81,17 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 
 // OnTick runs on gnet's ticker goroutine: it asks every loop to scan its
 // connections for timeouts, stalls and lingering closes, on the loop's own
-// goroutine.
+// goroutine, unless a scan is still queued there.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	s := h.srv
+	s.ticks.Add(1)
 	for _, ls := range s.loops() {
-		_ = ls.el.Execute(context.Background(), ls.scanner)
+		if !ls.scanQueued.CompareAndSwap(false, true) {
+			continue // the loop has not run the last one yet
+		}
+		if err := ls.el.Execute(context.Background(), ls.scanner); err != nil {
+			ls.scanQueued.Store(false) // the engine is stopping
+		}
 	}
 	return s.tickInterval(), gnet.None
 }

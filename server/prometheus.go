@@ -76,7 +76,7 @@ func appendPrometheus(dst []byte, snap *Snapshot, top []engine.ClientTotals) []b
 	w.single("metricstream_requests_total", "counter", "HTTP requests read.", float64(snap.Requests))
 	w.header("metricstream_request_errors_total", "counter", "Requests answered with an error status, by reason.")
 	for i := range snap.Errors {
-		w.sample("metricstream_request_errors_total", []string{"reason", reasonNames[i]}, float64(snap.Errors[i]))
+		w.sample("metricstream_request_errors_total", []string{"reason", reasons[i].name}, float64(snap.Errors[i]))
 	}
 	w.single("metricstream_connections_open", "gauge", "Open client connections.", float64(snap.ConnectionsOpen))
 	w.single("metricstream_connections_total", "counter", "Client connections accepted.", float64(snap.ConnectionsTotal))
