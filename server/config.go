@@ -124,6 +124,9 @@ type Config struct {
 	// Linger is how long a closing connection discards input; zero selects
 	// DefaultLinger.
 	Linger time.Duration
+	// Retention, when non-nil, keeps segments a forwarder still needs
+	// from -max-disk-bytes retention (passed to storage.Config).
+	Retention storage.RetentionGuard
 	// Extra are other components' statistics, added to GET /metrics in
 	// both formats (the forwarder's, for one).
 	Extra []StatsAppender
