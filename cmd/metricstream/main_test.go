@@ -130,9 +130,18 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // listens.
 func startProc(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
+	return startCommand(t, dir, serverCommand, args...)
+}
+
+// serverCommand runs the binary under test with args.
+func serverCommand(args ...string) *exec.Cmd { return exec.Command(binPath, args...) }
+
+// startCommand is startProc with the command built by command.
+func startCommand(t *testing.T, dir string, command func(args ...string) *exec.Cmd, args ...string) *proc {
+	t.Helper()
 	p := &proc{dir: dir, logs: &syncBuffer{}, done: make(chan error, 1)}
 	args = append([]string{"-addr", "127.0.0.1:0", "-data-dir", dir, "-stats-interval", "0"}, args...)
-	p.cmd = exec.Command(binPath, args...)
+	p.cmd = command(args...)
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw
 	if err := p.cmd.Start(); err != nil {
