@@ -84,8 +84,8 @@
 //     submission outlasted the wait, so the common case costs no goroutine hand-off. A stalled
 //     disk thus holds a loop for at most 2 ms per round.
 //   - file (elsewhere, and where io_uring is refused, e.g. by a container's seccomp profile):
-//     pwritev(2) (+ fdatasync(2) in AckSynced mode) inside the loop's Flush (coalesced WriteAt
-//     + Sync off Linux). Measured faster than a writer goroutine per loop, whose hand-off brings
+//     pwritev(2), then fdatasync(2) in AckSynced mode, inside the loop's Flush (off Linux one
+//     coalesced WriteAt and Sync). Measured faster than a writer goroutine per loop, whose hand-off brings
 //     back the scheduling tail; the price is that a stalled disk holds the loop (and so its
 //     connections, /health and statistics served by it) until the write returns.
 //

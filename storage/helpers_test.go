@@ -183,7 +183,7 @@ func (l *ackLog) record(id int, err error) {
 	l.order = append(l.order, id)
 }
 
-// idAcker records its ack in log, runs check (on the writer goroutine) and signals done.
+// idAcker records its ack in log, runs check (on the stream's owner) and signals done.
 type idAcker struct {
 	log   *ackLog
 	id    int

@@ -101,7 +101,7 @@ func testGroupCommit(t *testing.T, writer string, mode AckMode) {
 		contents[id] = batchContent(id, 1+id%5, 120)
 	}
 	log := newAckLog()
-	var ackedBytes int64 // writer goroutine only (acks are serial)
+	var ackedBytes int64 // the stream's owner only (acks are serial)
 	var mu sync.Mutex
 	var problems []string
 	check := func(id int) func(error) {

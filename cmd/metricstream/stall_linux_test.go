@@ -21,8 +21,8 @@ import (
 
 // Disk-stall bounds of TestDiskStall.
 const (
-	stallQueueBytes = 256 << 10            // -queue-bytes of the server under test
-	stallMemMargin  = 48 << 20             // RSS growth allowed during the freeze on top of -queue-bytes
+	stallQueueBytes = 256 << 10             // -queue-bytes of the server under test
+	stallMemMargin  = 48 << 20              // RSS growth allowed during the freeze on top of -queue-bytes
 	stallAnswerMax  = 50 * time.Millisecond // /health and GET /metrics during the freeze
 )
 
