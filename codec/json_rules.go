@@ -191,7 +191,9 @@ func (f *metricFields) at(k, off int) *fieldOutcome {
 func (d *JSONDecoder) decodeMetric(i int) bool {
 	start := d.pos
 	d.pos++
-	m := Metric{TagStart: int32(len(d.b.Tags))}
+	// The metric is decoded in place and dropped again if it breaks a rule.
+	d.b.Metrics = append(d.b.Metrics, Metric{TagStart: int32(len(d.b.Tags))})
+	m := &d.b.Metrics[len(d.b.Metrics)-1]
 	var f metricFields
 	for first := true; ; first = false {
 		k, empty, ok := d.metricKey(first)
@@ -206,21 +208,25 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 		}
 		switch off := d.pos; k {
 		case fieldName:
-			ok = d.metricName(&m, f.at(fieldName, off))
+			ok = d.metricName(m, f.at(fieldName, off))
 		case fieldValue:
-			ok = d.metricValue(&m, f.at(fieldValue, off))
+			ok = d.metricValue(m, f.at(fieldValue, off))
 		case fieldType:
-			ok = d.metricType(&m, f.at(fieldType, off))
+			ok = d.metricType(m, f.at(fieldType, off))
 		case fieldTags:
 			d.b.Tags = d.b.Tags[:m.TagStart] // last wins
 			ok = d.metricTags(f.at(fieldTags, off))
 		case fieldTimestamp:
-			ok = d.metricTimestamp(&m, f.at(fieldTimestamp, off))
+			ok = d.metricTimestamp(m, f.at(fieldTimestamp, off))
 		default:
 			ok = d.skipValue(3)
 		}
 		if !ok {
 			return false
+		}
+		if d.pos < len(d.buf) && d.buf[d.pos] == ',' {
+			d.pos++ // compact JSON: the next member follows
+			continue
 		}
 		last, ok := d.memberEnd()
 		if !ok {
@@ -230,18 +236,20 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 			break
 		}
 	}
+	m.TagEnd = int32(len(d.b.Tags))
 	for k := range f {
 		switch {
 		case f[k].state == fieldBad:
 			d.breakRule(f[k].off, i, f[k].msg)
-			return true
 		case f[k].state == fieldMissing && missingMsg[k] != "":
 			d.breakRule(start, i, missingMsg[k])
-			return true
+		default:
+			continue
 		}
+		*m = Metric{}
+		d.b.Metrics = d.b.Metrics[:len(d.b.Metrics)-1]
+		return true
 	}
-	m.TagEnd = int32(len(d.b.Tags))
-	d.b.Metrics = append(d.b.Metrics, m)
 	return true
 }
 
@@ -251,6 +259,11 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 func (d *JSONDecoder) metricKey(first bool) (field int, empty, ok bool) {
 	d.ws()
 	if k, n := knownKey(d.buf, d.pos); n > 0 {
+		if p := d.pos + n; p < len(d.buf) && d.buf[p] == ':' {
+			d.pos = p + 1 // compact JSON: the ':' right after the key
+			d.ws()
+			return k, false, true
+		}
 		d.pos += n
 		return k, false, d.colon()
 	}
@@ -277,25 +290,19 @@ func (d *JSONDecoder) metricKey(first bool) (field int, empty, ok bool) {
 }
 
 // Little-endian images of the field keys as a body writes them without
-// escapes, quotes included, for knownKey.
-var (
-	rawName     = rawKey(`"name"`)
-	rawValue    = rawKey(`"value"`)
-	rawType     = rawKey(`"type"`)
-	rawTags     = rawKey(`"tags"`)
-	rawTimesta  = rawKey(`"timesta`)
-	rawMP       = rawKey(`mp"`)
-	rawMask6    = uint64(1)<<48 - 1
-	rawMask7    = uint64(1)<<56 - 1
-	rawMask3    = uint64(1)<<24 - 1
-	rawKeyBytes = len(`"timestamp"`)
+// escapes, quotes included, for knownKey (TestRawKeys checks them).
+const (
+	rawName    = 0x22656d616e22     // "name"
+	rawValue   = 0x2265756c617622   // "value"
+	rawType    = 0x226570797422     // "type"
+	rawTags    = 0x227367617422     // "tags"
+	rawTimesta = 0x617473656d697422 // "timesta
+	rawMP      = 0x22706d           // mp"
+	rawMask6   = 1<<48 - 1
+	rawMask7   = 1<<56 - 1
+	// rawKeyBytes is the length of the longest key, "timestamp" quoted.
+	rawKeyBytes = 11
 )
-
-func rawKey(s string) uint64 {
-	var b [8]byte
-	copy(b[:], s)
-	return binary.LittleEndian.Uint64(b[:])
-}
 
 // knownKey is the fast path of metricKey: when buf[pos:] starts with one
 // of the field keys written plainly, it returns the field and the length
@@ -316,7 +323,7 @@ func knownKey(buf []byte, pos int) (field, n int) {
 		return fieldType, 6
 	case x&rawMask6 == rawTags:
 		return fieldTags, 6
-	case x == rawTimesta && binary.LittleEndian.Uint32(buf[pos+7:])>>8 == uint32(rawMP&rawMask3):
+	case x == rawTimesta && binary.LittleEndian.Uint32(buf[pos+7:])>>8 == rawMP:
 		return fieldTimestamp, 11
 	}
 	return 0, 0
@@ -451,44 +458,49 @@ func (d *JSONDecoder) metricTimestamp(m *Metric, f *fieldOutcome) bool {
 
 // decodeTags decodes the tags object at d.pos (a '{'), appending to d.b.Tags.
 func (d *JSONDecoder) decodeTags(f *fieldOutcome) bool {
-	b := d.b
-	tagStart := len(b.Tags)
+	tagStart := len(d.b.Tags)
 	d.tags.reset()
 	f.state = fieldOK
 	d.pos++
-	first := true
-	for {
-		key, empty, ok := d.memberKey(first)
-		if !ok {
-			return false
-		}
-		if empty {
-			return true
-		}
-		first = false
-		if d.pos >= len(d.buf) {
-			return d.syntax(d.pos, msgEOF)
-		}
-		if f.state == fieldOK && d.buf[d.pos] == '"' {
-			val, ok := d.readString()
-			if !ok {
-				return false
-			}
-			d.tags.put(b, tagStart, key, val)
-		} else {
+	for first := true; ; first = false {
+		d.ws()
+		if key, val, plain := d.plainPair(); plain {
 			if f.state == fieldOK {
-				f.state, f.msg, f.off = fieldBad, msgTagValue, d.pos
+				d.tags.put(d.b, tagStart, key, val)
 			}
-			if !d.skipValue(4) {
-				return false
-			}
+		} else if empty, ok := d.decodeTag(first, f, tagStart); !ok || empty {
+			return ok
+		}
+		if d.pos < len(d.buf) && d.buf[d.pos] == ',' {
+			d.pos++ // compact JSON: the next member follows
+			continue
 		}
 		last, ok := d.memberEnd()
-		if !ok {
-			return false
-		}
-		if last {
-			return true
+		if !ok || last {
+			return ok
 		}
 	}
+}
+
+// decodeTag decodes one member of a tags object on the general path: any
+// key, any value. empty reports the '}' of an empty object.
+func (d *JSONDecoder) decodeTag(first bool, f *fieldOutcome, tagStart int) (empty, ok bool) {
+	key, empty, ok := d.memberKey(first)
+	if !ok || empty {
+		return empty, ok
+	}
+	if d.pos >= len(d.buf) {
+		return false, d.syntax(d.pos, msgEOF)
+	}
+	if f.state == fieldOK && d.buf[d.pos] == '"' {
+		val, ok := d.readString()
+		if ok {
+			d.tags.put(d.b, tagStart, key, val)
+		}
+		return false, ok
+	}
+	if f.state == fieldOK {
+		f.state, f.msg, f.off = fieldBad, msgTagValue, d.pos
+	}
+	return false, d.skipValue(4)
 }

@@ -69,6 +69,28 @@ func (d *JSONDecoder) memberKey(first bool) (key []byte, empty, ok bool) {
 	return key, false, true
 }
 
+// plainPair is the fast path of an object member whose key and value are
+// strings: at d.pos, "key":"value" written without whitespace, both plain
+// (strSafe bytes only, so each holds exactly its value). It returns the
+// two views and moves past the value; plain is false, with d.pos
+// unchanged, for anything else.
+func (d *JSONDecoder) plainPair() (key, val []byte, plain bool) {
+	buf, p := d.buf, d.pos
+	if p >= len(buf) || buf[p] != '"' {
+		return nil, nil, false
+	}
+	k := skipPlain(buf, p+1)
+	if k+2 >= len(buf) || buf[k] != '"' || buf[k+1] != ':' || buf[k+2] != '"' {
+		return nil, nil, false
+	}
+	v := skipPlain(buf, k+3)
+	if v >= len(buf) || buf[v] != '"' {
+		return nil, nil, false
+	}
+	d.pos = v + 1
+	return buf[p+1 : k : k], buf[k+3 : v : v], true
+}
+
 // memberEnd consumes whitespace and the ',' or '}' after an object member;
 // last reports the '}'.
 func (d *JSONDecoder) memberEnd() (last, ok bool) {
@@ -160,57 +182,10 @@ func (d *JSONDecoder) readStringSlow(start, i int) ([]byte, bool) {
 			d.pos = i + 1
 			return out[mark:len(out):len(out)], true
 		case c == '\\':
-			if i+1 >= len(buf) {
-				d.scratch = out
-				return nil, d.syntax(len(buf), msgEOF)
+			var ok bool
+			if out, i, ok = d.unescape(out, i); !ok {
+				return nil, false
 			}
-			switch e := buf[i+1]; e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r, bad := hex4(buf, i+2)
-				if bad >= 0 {
-					d.scratch = out
-					if bad >= len(buf) {
-						return nil, d.syntax(len(buf), msgEOF)
-					}
-					return nil, d.syntax(bad, msgHex)
-				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					// A pair only when a valid \u escape follows that
-					// completes it; otherwise U+FFFD and the next escape is
-					// read on its own, as encoding/json does.
-					r2 := rune(-1)
-					if i+1 < len(buf) && buf[i] == '\\' && buf[i+1] == 'u' {
-						if v, bad := hex4(buf, i+2); bad < 0 {
-							r2 = v
-						}
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r = dec
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				out = utf8.AppendRune(out, r)
-				continue
-			default:
-				d.scratch = out
-				return nil, d.syntax(i+1, msgEscape)
-			}
-			i += 2
 		case c < 0x20:
 			d.scratch = out
 			return nil, d.syntax(i, msgStringChar)
@@ -226,6 +201,61 @@ func (d *JSONDecoder) readStringSlow(start, i int) ([]byte, bool) {
 	}
 	d.scratch = out
 	return nil, d.syntax(len(buf), msgEOF)
+}
+
+// unescape appends the character of the escape sequence at buf[i] (a
+// '\\') to out and returns the offset after the sequence. A \u escape of
+// a UTF-16 surrogate pairs with the \u escape that follows when that one
+// completes it; otherwise it becomes U+FFFD and the next escape is read on
+// its own, as encoding/json does. On error out is kept in d.scratch.
+func (d *JSONDecoder) unescape(out []byte, i int) ([]byte, int, bool) {
+	buf := d.buf
+	if i+1 >= len(buf) {
+		d.scratch = out
+		return nil, i, d.syntax(len(buf), msgEOF)
+	}
+	switch e := buf[i+1]; e {
+	case '"', '\\', '/':
+		return append(out, e), i + 2, true
+	case 'b':
+		return append(out, '\b'), i + 2, true
+	case 'f':
+		return append(out, '\f'), i + 2, true
+	case 'n':
+		return append(out, '\n'), i + 2, true
+	case 'r':
+		return append(out, '\r'), i + 2, true
+	case 't':
+		return append(out, '\t'), i + 2, true
+	case 'u':
+	default:
+		d.scratch = out
+		return nil, i, d.syntax(i+1, msgEscape)
+	}
+	r, bad := hex4(buf, i+2)
+	if bad >= 0 {
+		d.scratch = out
+		if bad >= len(buf) {
+			return nil, i, d.syntax(len(buf), msgEOF)
+		}
+		return nil, i, d.syntax(bad, msgHex)
+	}
+	i += 6
+	if utf16.IsSurrogate(r) {
+		r2 := rune(-1)
+		if i+1 < len(buf) && buf[i] == '\\' && buf[i+1] == 'u' {
+			if v, bad := hex4(buf, i+2); bad < 0 {
+				r2 = v
+			}
+		}
+		if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+			r = dec
+			i += 6
+		} else {
+			r = utf8.RuneError
+		}
+	}
+	return utf8.AppendRune(out, r), i, true
 }
 
 // hex4 decodes the four hex digits at buf[i:]. bad is -1 on success, else
@@ -475,43 +505,43 @@ func (d *JSONDecoder) skipValue(depth int) bool {
 			return d.syntax(d.pos, msgValue)
 		}
 		// A value is complete: close containers until another value is due.
-		for {
-			if depth == base {
-				return true
-			}
-			d.ws()
-			if d.pos >= len(d.buf) {
-				return d.syntax(d.pos, msgEOF)
-			}
-			c := d.buf[d.pos]
-			if d.kinds[depth/64]&(uint64(1)<<(depth%64)) != 0 {
-				if c == '}' {
-					d.pos++
-					depth--
-					continue
-				}
-				if c != ',' {
-					return d.syntax(d.pos, msgObjectNext)
-				}
-				d.pos++
-				d.ws()
-				if !d.skipKey(msgKey) {
-					return false
-				}
-				break
-			}
-			if c == ']' {
-				d.pos++
-				depth--
-				continue
-			}
-			if c != ',' {
-				return d.syntax(d.pos, msgArrayNext)
-			}
-			d.pos++
-			break
+		var more, ok bool
+		if depth, more, ok = d.closeValues(depth, base); !ok || !more {
+			return ok
 		}
 	}
+}
+
+// closeValues is skipValue after a complete value at the given depth: it
+// consumes the ',' (and the next key, in an object) or the closing
+// brackets that follow, until another value is due (more) or the value
+// that skipValue was asked to skip, at depth base, is complete.
+func (d *JSONDecoder) closeValues(depth, base int) (newDepth int, more, ok bool) {
+	for depth > base {
+		d.ws()
+		if d.pos >= len(d.buf) {
+			return depth, false, d.syntax(d.pos, msgEOF)
+		}
+		c := d.buf[d.pos]
+		inObject := d.kinds[depth/64]&(uint64(1)<<(depth%64)) != 0
+		switch {
+		case inObject && c == '}', !inObject && c == ']':
+			d.pos++
+			depth--
+		case c != ',' && inObject:
+			return depth, false, d.syntax(d.pos, msgObjectNext)
+		case c != ',':
+			return depth, false, d.syntax(d.pos, msgArrayNext)
+		case inObject:
+			d.pos++
+			d.ws()
+			return depth, true, d.skipKey(msgKey)
+		default:
+			d.pos++
+			return depth, true, true
+		}
+	}
+	return depth, false, true
 }
 
 // skipKey skips an object key and the ':' after it; d.pos is after

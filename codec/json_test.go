@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -755,5 +756,25 @@ func TestDecodeDifferential(t *testing.T) {
 				checkDifferential(t, &d, &b, mut, 4)
 			}
 		}
+	}
+}
+
+// TestRawKeys checks the little-endian images knownKey compares with.
+func TestRawKeys(t *testing.T) {
+	image := func(s string) uint64 {
+		var b [8]byte
+		copy(b[:], s)
+		return binary.LittleEndian.Uint64(b[:])
+	}
+	for _, c := range []struct {
+		got  uint64
+		text string
+	}{{rawName, `"name"`}, {rawValue, `"value"`}, {rawType, `"type"`}, {rawTags, `"tags"`}, {rawTimesta, `"timesta`}, {rawMP, `mp"`}} {
+		if want := image(c.text); c.got != want {
+			t.Fatalf("image of %s: got %#x; want %#x", c.text, c.got, want)
+		}
+	}
+	if rawKeyBytes != len(`"timestamp"`) {
+		t.Fatalf("rawKeyBytes %d", rawKeyBytes)
 	}
 }

@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"encoding/binary"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -28,8 +30,7 @@ func AppendBatch(dst []byte, b *Batch, client []byte, receivedMs int64) []byte {
 		if m.HasTimestamp {
 			ms = m.TimestampMs
 		}
-		dst = append(dst, `{"timestamp":"`...)
-		dst = append(dst, ts.format(ms)...)
+		dst = append(dst, ts.lineHead(ms)...)
 		if i == 0 {
 			shared = len(dst)
 			dst = appendClient(dst, client)
@@ -54,8 +55,7 @@ func AppendLine(dst []byte, m *Metric, tags []Tag, client []byte, receivedMs int
 		ms = m.TimestampMs
 	}
 	var ts timestampCache
-	dst = append(dst, `{"timestamp":"`...)
-	dst = append(dst, ts.format(ms)...)
+	dst = append(dst, ts.lineHead(ms)...)
 	dst = appendClient(dst, client)
 	return appendMetric(dst, m, tags)
 }
@@ -97,11 +97,64 @@ func appendMetric(dst []byte, m *Metric, tags []Tag) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendJSONString(dst, tags[i].Key)
-		dst = append(dst, ':')
-		dst = AppendJSONString(dst, tags[i].Value)
+		dst = appendTagText(dst, &tags[i])
 	}
 	return append(dst, "}}\n"...)
+}
+
+// appendTagText appends "key":"value"; plain strings, the common case, are
+// copied with the punctuation between them in one piece.
+func appendTagText(dst []byte, t *Tag) []byte {
+	mark := len(dst)
+	dst = append(dst, '"')
+	dst, plain := appendPlain(dst, t.Key)
+	if plain {
+		dst = append(dst, `":"`...)
+		if dst, plain = appendPlain(dst, t.Value); plain {
+			return append(dst, '"')
+		}
+	}
+	dst = AppendJSONString(dst[:mark], t.Key)
+	dst = append(dst, ':')
+	return AppendJSONString(dst, t.Value)
+}
+
+// appendPlain appends s when all its bytes are strSafe and so stand for
+// themselves in a JSON string, copying and checking eight bytes at a time
+// in one pass. Otherwise it reports false and dst has its old length,
+// though maybe a new array.
+func appendPlain(dst, s []byte) ([]byte, bool) {
+	n := len(dst)
+	if cap(dst)-n < len(s)+8 {
+		dst = slices.Grow(dst, len(s)+8)
+	}
+	w := dst[n:cap(dst)] // room for s and an eight-byte store past it
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		if plainStop(x) != 0 {
+			return dst, false
+		}
+		binary.LittleEndian.PutUint64(w[i:], x)
+	}
+	if i < len(s) && len(s) >= 8 {
+		// The last word, overlapping what was already copied.
+		i = len(s) - 8
+		x := binary.LittleEndian.Uint64(s[i:])
+		if plainStop(x) != 0 {
+			return dst, false
+		}
+		binary.LittleEndian.PutUint64(w[i:], x)
+		i = len(s)
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !strSafe[c] {
+			return dst, false
+		}
+		w[i] = c
+	}
+	return dst[:n+len(s)], true
 }
 
 const hexDigits = "0123456789abcdef"
@@ -113,6 +166,10 @@ const hexDigits = "0123456789abcdef"
 // The result is what encoding/json produces with HTML escaping off.
 func AppendJSONString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
+	dst, plain := appendPlain(dst, s)
+	if plain {
+		return append(dst, '"')
+	}
 	start := 0
 	for i := 0; ; {
 		if i = skipPlain(s, i); i >= len(s) {

@@ -30,7 +30,7 @@ func (s *tagSet) put(b *Batch, start int, key, val []byte) {
 				return
 			}
 		}
-		b.Tags = append(b.Tags, Tag{Key: key, Value: val})
+		appendTag(b, key, val)
 		if len(cur)+1 >= linearTags {
 			s.build(b, start)
 		}
@@ -41,7 +41,7 @@ func (s *tagSet) put(b *Batch, start int, key, val []byte) {
 		j := s.slots[h]
 		if j == 0 {
 			s.slots[h] = int32(len(b.Tags) + 1)
-			b.Tags = append(b.Tags, Tag{Key: key, Value: val})
+			appendTag(b, key, val)
 			s.n++
 			if 2*s.n > len(s.slots) {
 				s.build(b, start)
@@ -84,3 +84,17 @@ func (s *tagSet) build(b *Batch, start int) {
 }
 
 func (s *tagSet) hash(key []byte) int { return int(maphash.Bytes(s.seed, key) >> 1) }
+
+// appendTag appends key=val to b.Tags. It stores the two views straight
+// into the new element: building a Tag value first and copying it costs a
+// failed store-to-load forward on every tag.
+func appendTag(b *Batch, key, val []byte) {
+	n := len(b.Tags)
+	if n < cap(b.Tags) {
+		b.Tags = b.Tags[:n+1]
+	} else {
+		b.Tags = append(b.Tags, Tag{})
+	}
+	t := &b.Tags[n]
+	t.Key, t.Value = key, val
+}

@@ -156,22 +156,35 @@ func AppendTimestamp(dst []byte, ms int64) []byte {
 // within one day. The zero value is empty. It is a local of one encoding
 // call, owned by that call.
 type timestampCache struct {
-	buf   [timestampLen]byte
+	// buf holds the start of a storage line, lineHead, then the time.
+	buf   [headLen + timestampLen]byte
 	ms    int64  // the clamped time buf holds, when valid
-	day   uint64 // days since 0000-01-01 whose date buf[:dateLen] holds
-	sec   uint64 // seconds since 0000-01-01 whose time buf[:secLen] holds
+	day   uint64 // days since 0000-01-01 whose date buf holds
+	sec   uint64 // seconds since 0000-01-01 whose time buf holds to the '.'
 	valid bool
 }
 
-// Lengths of the date, and of the date and time up to the seconds' '.'.
+// lineHead starts every storage line; the timestamp follows it.
+const lineHead = `{"timestamp":"`
+
+// Offsets in timestampCache.buf: the timestamp, the time of day, and the
+// milliseconds.
 const (
-	dateLen = len("2006-01-02T")
-	secLen  = len("2006-01-02T15:04:05.")
+	headLen = len(lineHead)
+	dateEnd = headLen + len("2006-01-02T")
+	secEnd  = headLen + len("2006-01-02T15:04:05.")
 )
 
 // format returns ms formatted as AppendTimestamp formats it. The slice is
 // c's buffer: valid until the next call.
 func (c *timestampCache) format(ms int64) []byte {
+	return c.lineHead(ms)[headLen:]
+}
+
+// lineHead returns the start of a storage line up to the end of the time
+// ms, lineHead and the formatted time. The slice is c's buffer: valid
+// until the next call.
+func (c *timestampCache) lineHead(ms int64) []byte {
 	ms = max(MinTimestampMs, min(ms, MaxTimestampMs))
 	if c.valid && ms == c.ms {
 		return c.buf[:]
@@ -182,7 +195,7 @@ func (c *timestampCache) format(ms int64) []byte {
 		c.putTime(sec)
 	}
 	frac := u % 1000
-	t := c.buf[secLen:timestampLen]
+	t := c.buf[secEnd:]
 	t[0], t[1], t[2], t[3] = byte('0'+frac/100), twoDigits[2*(frac%100)], twoDigits[2*(frac%100)+1], 'Z'
 	c.ms, c.valid = ms, true
 	return c.buf[:]
@@ -194,7 +207,8 @@ func (c *timestampCache) format(ms int64) []byte {
 func (c *timestampCache) putTime(sec uint64) {
 	if day := sec / 86400; !c.valid || day != c.day {
 		y, mo, d := civilFromDays(day)
-		c.buf = [timestampLen]byte{
+		c.buf = [headLen + timestampLen]byte{
+			'{', '"', 't', 'i', 'm', 'e', 's', 't', 'a', 'm', 'p', '"', ':', '"',
 			twoDigits[2*(y/100)], twoDigits[2*(y/100)+1], twoDigits[2*(y%100)], twoDigits[2*(y%100)+1],
 			'-', twoDigits[2*mo], twoDigits[2*mo+1], '-', twoDigits[2*d], twoDigits[2*d+1], 'T',
 		}
@@ -202,7 +216,7 @@ func (c *timestampCache) putTime(sec uint64) {
 	}
 	tod := sec % 86400
 	h, mi, s := tod/3600, tod/60%60, tod%60
-	t := c.buf[dateLen:secLen]
+	t := c.buf[dateEnd:secEnd]
 	t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8] =
 		twoDigits[2*h], twoDigits[2*h+1], ':', twoDigits[2*mi], twoDigits[2*mi+1], ':', twoDigits[2*s], twoDigits[2*s+1], '.'
 	c.sec = sec

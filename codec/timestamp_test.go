@@ -33,3 +33,11 @@ func TestTimestampCache(t *testing.T) {
 		}
 	}
 }
+
+// TestLineHeadPrefix checks that the cache's buffer starts with lineHead.
+func TestLineHeadPrefix(t *testing.T) {
+	var c timestampCache
+	if got := string(c.lineHead(1795713606123)); got != lineHead+"2026-11-26T17:20:06.123Z" {
+		t.Fatalf("lineHead = %s", got)
+	}
+}

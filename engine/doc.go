@@ -8,8 +8,9 @@
 //	                    │ token bucket: one CompareAndSwap on one int64
 //	Record(c, …)   ─▶ c's shard ring: one CompareAndSwap on the ring's tail
 //	                    ▼
-//	monitor goroutine: Drain every MonitorInterval ─▶ totals ─▶ Top
-//	                   EvictIdle every ClientTTL/8
+//	monitor goroutine: Drain every MonitorInterval ─▶ totals ─▶ ranking
+//	                   EvictIdle every ClientTTL/8             │ atomic pointer
+//	Top(n)         ─▶ a prefix of the published ranking: no lock, no sort
 //
 // # Token bucket representation
 //
@@ -59,7 +60,8 @@
 // copy, table slots), plus about 90 bytes for its entry in the monitor's
 // totals: under 200 bytes per client in all, so 20 MB at the default
 // MaxClients. Each ring takes 24 bytes per event, RingSize × Shards in all
-// (1.5 MiB per shard at the default RingSize), allocated by New.
+// (1.5 MiB per shard at the default RingSize; 20 bytes per event on 32-bit
+// platforms), allocated by New.
 //
 // # Decision rings
 //
@@ -107,14 +109,21 @@
 //   - ring tail and dropped: shared by producers (any goroutine calling
 //     Record). ring head and reading of slots: the single consumer, whoever
 //     holds Engine.drainMu (the monitor, Drain, Stop).
-//   - Per-client totals: Engine.drainMu. Top copies out of them under that
-//     mutex, never on the request path. The totals are keyed by identifier
+//   - Per-client totals: Engine.drainMu. The totals are keyed by identifier
 //     and bounded by MaxClients: past it, the entries of evicted clients and
 //     then those with the fewest requests are dropped.
+//   - The ranking: after each drain that moved events, the holder of drainMu
+//     ranks the best max(MinRankDepth, largest n asked) totals (a heap pass
+//     over the totals and a sort of the heap) into a new immutable slice and
+//     publishes it with one atomic pointer store. Top loads the pointer and
+//     returns a prefix, so an event loop serving GET /clients or the
+//     Prometheus output never waits for a drain and never sorts.
 //
 // Lock order: drainMu and a shard's mutex are never held together.
 //
 // Hot words are padded: each shard starts with a cache line of padding and
 // keeps its table pointer, ring tail, drop counter and consumer head on
-// separate lines; each Client is exactly one 64-byte line.
+// separate lines; each Client is exactly one 64-byte line on every platform
+// (padded on 32-bit ones), and its 64-bit atomics are atomic.Int64 fields,
+// which are 8-byte aligned on 32-bit platforms too.
 package engine

@@ -92,11 +92,28 @@ type Config struct {
 // even after eviction; an evicted client is simply no longer found by Admit,
 // which creates a fresh one on the next request with that identifier.
 //
-// Layout: exactly one 64-byte cache line (checked at compile time), which the
-// Go allocator's 64-byte size class also aligns, so two clients never share a
-// line and the bucket word bounces only between the loops serving that one
-// client. On CPUs with 128-byte lines neighbours may share one.
+// Layout: exactly one clientLine (64 bytes) on every platform, checked at
+// compile time. The fields take the whole line on 64-bit platforms; on 32-bit
+// ones (shorter slice header and pointer) explicit padding fills it. Objects
+// of 64 bytes come from the Go allocator's 64-byte size class, whose slots
+// are 64-byte aligned, so two clients never share a line and the bucket word
+// bounces only between the loops serving that one client. On CPUs with
+// 128-byte lines neighbours may share one.
+//
+// The two atomic.Int64 fields are 8-byte aligned on 32-bit platforms too, as
+// the atomic types guarantee (a plain int64 would not be).
 type Client struct {
+	clientCore
+	_ [clientPad]byte
+
+	shard uint32 // index of the owning shard; immutable
+	// evicted is set once, under the shard's mu, when the client is removed
+	// from its shard.
+	evicted atomic.Bool
+}
+
+// clientCore holds the fields of Client that precede its padding.
+type clientCore struct {
 	hash uint64 // xxhash of id; immutable
 	id   []byte // private copy of the identifier; immutable
 
@@ -110,15 +127,21 @@ type Client struct {
 	// tot is this client's entry in the monitor's totals, or nil until the
 	// first event is drained. Owned by Engine.drainMu.
 	tot *totals
-
-	shard uint32 // index of the owning shard; immutable
-	// evicted is set once, under the shard's mu, when the client is removed
-	// from its shard's table.
-	evicted atomic.Bool
 }
 
-// Compile-time check that Client is exactly one 64-byte line.
-var _ = [1]struct{}{}[unsafe.Sizeof(Client{})^64]
+// clientLine is the size of a Client: the cache line of amd64 and of most
+// arm64 cores, and a size class of the Go allocator.
+const clientLine = 64
+
+// clientPad fills a Client up to clientLine: zero on 64-bit platforms, where
+// clientCore is 56 bytes, 8 on 32-bit ones (clientCore 48 bytes with its
+// alignment). A core grown past 56 bytes makes it negative, which does not
+// compile.
+const clientPad = clientLine - unsafe.Sizeof(clientCore{}) - unsafe.Sizeof(uint32(0)) - unsafe.Sizeof(atomic.Bool{})
+
+// Compile-time check that Client is exactly one clientLine, on every
+// platform: the index is out of range otherwise.
+var _ = [1]struct{}{}[unsafe.Sizeof(Client{})^clientLine]
 
 // ID returns the client's identifier. The slice is the client's own copy,
 // shared by every caller: do not modify it.
@@ -177,6 +200,14 @@ type Engine struct {
 	// guards the totals and each Client.tot.
 	drainMu sync.Mutex
 	totals  map[string]*totals
+
+	// ranking is the best totals sorted for Top, published by the holder of
+	// drainMu after each drain that moved events; read by anyone, never
+	// written once published. Nil until the first such drain.
+	ranking atomic.Pointer[ranking]
+	// rankWant is the largest n Top was asked for: raised by Top, read by
+	// publishLocked to size the ranking.
+	rankWant atomic.Int64
 
 	// life guards the monitor's lifecycle fields below.
 	life    sync.Mutex

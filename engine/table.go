@@ -131,7 +131,7 @@ func (e *Engine) admitSlow(s *shard, idx uint32, h uint64, id []byte, now int64)
 	case 2*(s.count+1) > len(t.slots):
 		t = s.rebuildLocked(nil, 2*len(t.slots))
 	}
-	c := &Client{hash: h, id: bytes.Clone(id), shard: idx}
+	c := &Client{clientCore: clientCore{hash: h, id: bytes.Clone(id)}, shard: idx}
 	c.bucket.Store(e.lim.full(now))
 	c.lastSeen.Store(now)
 	t.put(c)

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -13,26 +11,6 @@ import (
 
 	"metricstream/storage"
 )
-
-// newServer builds a server like startServer without starting it.
-func newServer(t *testing.T, mod func(*Config)) *Server {
-	t.Helper()
-	cfg := Config{
-		Addr:    "127.0.0.1:0",
-		Loops:   2,
-		DataDir: t.TempDir(),
-		Writer:  storage.WriterFile,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return s
-}
 
 // returnsWithin runs f and fails the test if it has not returned within d.
 func returnsWithin(t *testing.T, d time.Duration, what string, f func() error) error {

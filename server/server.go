@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"metricstream/engine"
 	"metricstream/storage"
@@ -144,12 +141,23 @@ func (s *Server) Start() error {
 	if s.phase != phaseNew {
 		return errors.New("server: Start called twice or after Shutdown")
 	}
+	addr, err := freeAddr(s.cfg.Addr)
+	if err != nil {
+		s.phase = phaseFailed
+		s.engine.Stop()
+		_ = s.closeStore()
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
 	s.engine.Start()
 	h := &handler{srv: s}
 	go func() {
-		s.runErr = gnet.Run(h, "tcp://"+s.cfg.Addr,
+		// Each loop accepts on its own SO_REUSEPORT listener and runs
+		// OnOpen at once (see freeAddr): a connection over -max-conns is
+		// closed where it was accepted, never queued holding a socket.
+		s.runErr = gnet.Run(h, "tcp://"+addr,
 			gnet.WithNumEventLoop(s.cfg.Loops),
 			gnet.WithReuseAddr(true),
+			gnet.WithReusePort(true),
 			gnet.WithTicker(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithReadBufferCap(64<<10),
@@ -192,27 +200,6 @@ func (s *Server) closeStore() error {
 
 // Addr returns the bound listen address (host:port), valid after Start.
 func (s *Server) Addr() string { return s.addr }
-
-// boundAddr asks the kernel which address the listener got (port 0 picks
-// a free port).
-func boundAddr(eng gnet.Engine) (string, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return "", err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return "", err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), nil
-	case *unix.SockaddrInet6:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), nil
-	}
-	return "", fmt.Errorf("unexpected listener address %T", sa)
-}
 
 // ReloadAuth re-reads the token file (SIGHUP). Open connections are kept;
 // their next request is checked against the new tokens. On error the old

@@ -118,7 +118,7 @@ type Snapshot struct {
 	StorageWriteErrors  uint64
 	StorageSyncs        uint64
 	StorageSubmissions  uint64
-	StorageRepairedSize int64
+	StorageRepairedSize int64 // bytes cut from a torn segment tail at start
 }
 
 // Stats returns a snapshot of the server's statistics. Safe from any
@@ -188,7 +188,11 @@ func appendStatsJSON(dst []byte, snap *Snapshot) []byte {
 	u("ring_events_dropped", snap.RingEventsDropped)
 	u("clients", uint64(snap.Clients))
 	u("clients_evicted", snap.ClientsEvicted)
+	u("ring_events", snap.RingEvents)
 	u("storage_write_errors", snap.StorageWriteErrors)
+	u("storage_syncs", snap.StorageSyncs)
+	u("storage_submissions", snap.StorageSubmissions)
+	u("storage_repaired_bytes", uint64(max(snap.StorageRepairedSize, 0)))
 	dst = append(dst, `"writer":`...)
 	dst = codec.AppendJSONString(dst, []byte(snap.Writer))
 	dst = append(dst, `,"writer_reason":`...)
