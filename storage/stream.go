@@ -412,14 +412,7 @@ func (st *Stream) probe() error {
 		}
 	}
 	c := st.cur
-	n, syncErr, err := st.be.writev(c.f, [][]byte{probeBlock}, c.off, true)
-	if err == nil && n < probeBytes {
-		err = io.ErrShortWrite
-	}
-	if err == nil && syncErr != nil {
-		c.broken = true
-		err = fmt.Errorf("fdatasync: %w", syncErr)
-	}
+	err := st.probeWrite(c)
 	if terr := c.f.Truncate(c.off); terr != nil {
 		c.dirty = true
 		err = errors.Join(err, fmt.Errorf("truncate: %w", terr))
@@ -428,6 +421,30 @@ func (st *Stream) probe() error {
 		return fmt.Errorf("storage: probe segment %s: %w", c.ref, err)
 	}
 	c.synced = c.off
+	return nil
+}
+
+// probeWrite writes the probe block at the end of c (resubmitting after short writes, so that a
+// full disk reports ENOSPC rather than a short write) and fdatasyncs it.
+func (st *Stream) probeWrite(c *segment) error {
+	block := [][]byte{probeBlock}
+	for off := c.off; len(block) > 0; {
+		n, syncErr, err := st.be.writev(c.f, block, off, true)
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return io.ErrShortWrite
+		case n < iovecBytes(block):
+			block = [][]byte{block[0][n:]}
+			off += int64(n)
+		case syncErr != nil:
+			c.broken = true
+			return fmt.Errorf("fdatasync: %w", syncErr)
+		default:
+			block = nil
+		}
+	}
 	return nil
 }
 

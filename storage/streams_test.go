@@ -140,7 +140,9 @@ func TestRetentionGuard(t *testing.T) {
 	for i := range 24 { // 300-byte batches, 3 per segment: 4 segments per loop
 		appendWaitTo(t, s, i%2, batchContent(i, 1, 300))
 	}
-	waitFor(t, "retention", func() bool { return s.Stats().SegmentsDeleted >= 3 })
+	// The rotations at the 10th batch of each loop find 5400 and more bytes on disk: retention
+	// deletes at least two unneeded segments to get under 4000.
+	waitFor(t, "retention", func() bool { return s.Stats().SegmentsDeleted >= 2 })
 	g.mu.Lock()
 	dropped := len(g.dropped)
 	g.mu.Unlock()
