@@ -141,73 +141,44 @@ func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
 	}
-	if c.Loops <= 0 {
-		c.Loops = runtime.GOMAXPROCS(0)
-	}
-	if c.Shards <= 0 {
-		c.Shards = c.Loops
-	}
+	orDefault(&c.Loops, runtime.GOMAXPROCS(0))
+	orDefault(&c.Shards, c.Loops)
 	if c.Rate == 0 && !c.RateSet {
 		c.Rate = DefaultRate
 	}
-	if c.Burst <= 0 {
-		c.Burst = engine.DefaultBurst(c.Rate)
-	}
-	if c.MaxClients <= 0 {
-		c.MaxClients = DefaultMaxClients
-	}
-	if c.ClientTTL <= 0 {
-		c.ClientTTL = DefaultClientTTL
-	}
+	orDefault(&c.Burst, engine.DefaultBurst(c.Rate))
+	orDefault(&c.MaxClients, DefaultMaxClients)
+	orDefault(&c.ClientTTL, DefaultClientTTL)
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
 	if c.Writer == "" {
 		c.Writer = storage.WriterAuto
 	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = DefaultQueueBytes
-	}
-	if c.SegmentBytes <= 0 {
-		c.SegmentBytes = DefaultSegmentBytes
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = DefaultMaxBatch
-	}
-	if c.MaxConns <= 0 {
-		c.MaxConns = DefaultMaxConns
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.ReadTimeout <= 0 {
-		c.ReadTimeout = DefaultReadTimeout
-	}
-	if c.MonitorInterval <= 0 {
-		c.MonitorInterval = DefaultMonitorInterval
-	}
-	if c.TopClients <= 0 {
-		c.TopClients = DefaultTopClients
-	}
-	if c.MaxPipeline <= 0 {
-		c.MaxPipeline = DefaultMaxPipeline
-	}
-	if c.MaxOutbound <= 0 {
-		c.MaxOutbound = DefaultMaxOutbound
-	}
-	if c.Linger <= 0 {
-		c.Linger = DefaultLinger
-	}
+	orDefault(&c.QueueBytes, DefaultQueueBytes)
+	orDefault(&c.SegmentBytes, DefaultSegmentBytes)
+	orDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	orDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	orDefault(&c.MaxBatch, DefaultMaxBatch)
+	orDefault(&c.MaxConns, DefaultMaxConns)
+	orDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	orDefault(&c.ReadTimeout, DefaultReadTimeout)
+	orDefault(&c.MonitorInterval, DefaultMonitorInterval)
+	orDefault(&c.TopClients, DefaultTopClients)
+	orDefault(&c.MaxPipeline, DefaultMaxPipeline)
+	orDefault(&c.MaxOutbound, DefaultMaxOutbound)
+	orDefault(&c.Linger, DefaultLinger)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// orDefault sets *v to def when *v is zero or negative.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Validate reports the first setting that cannot work, as a one-line reason

@@ -80,12 +80,14 @@ type pending struct {
 
 // Ack implements storage.Acker. It runs on the connection's loop, inside
 // its stream's Flush (or in the store's Close once the loops stopped).
-// The batch counts as processed here, whether or not its client is still
-// there to read the answer.
+// The batch is counted here, as processed or as refused by storage,
+// whether or not its client is still there to read the answer.
 func (p *pending) Ack(err error) {
 	c := p.conn
 	if err == nil {
 		c.ls.counters.countStored(p.metrics)
+	} else {
+		c.ls.counters.errors[reasonUnavailable].Add(1)
 	}
 	p.err = err
 	p.ready = true
@@ -317,8 +319,7 @@ func (c *conn) flushReady(out []byte, now time.Time) []byte {
 func (c *conn) renderStored(out []byte, now time.Time, p *pending) []byte {
 	ls := c.ls
 	a := answer{ctype: ctypeJSON, head: p.head, close: p.close, keepAlive: p.keep10}
-	if p.err != nil {
-		ls.counters.errors[reasonUnavailable].Add(1)
+	if p.err != nil { // counted by Ack
 		ls.srv.logs.warn("batch not stored", "error", p.err)
 		a.status, a.retryAfter = 503, 1
 		ls.body = appendErrorBody(ls.body[:0], "storage write failed; batch not stored, retry later")

@@ -29,7 +29,10 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 // OnOpen admits a connection unless -max-conns is reached or the server is
-// draining.
+// draining. A refused connection gets its answer and is closed before
+// OnOpen returns (gnet closes on gnet.Close from OnOpen at once, and with
+// one listener per loop the next connection is accepted only after that),
+// so no socket is held waiting for a decision.
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := h.srv
 	ls := s.loopFor(gc.EventLoop())
@@ -41,7 +44,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		ls.counters.errors[reasonTooManyConns].Add(1)
 		s.logs.warn("connection refused: -max-conns reached", "max_conns", s.cfg.MaxConns)
 		out := appendAnswer(nil, ls.date.header(time.Now()), &answer{
-			status: 503, ctype: ctypeJSON, close: true, retryAfter: 1,
+			status: reasons[reasonTooManyConns].status, ctype: ctypeJSON, close: true, retryAfter: 1,
 			body: appendErrorBody(nil, "too many connections"),
 		})
 		return out, gnet.Close

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -142,5 +143,32 @@ func TestUnreadBoundClosesOnce(t *testing.T) {
 	<-done
 	if n := closes.Load(); n != 1 {
 		t.Fatalf("%d closes for one connection over the unread bound; want 1", n)
+	}
+}
+
+// fixedStats is an Extra appender with fixed output.
+type fixedStats struct{}
+
+func (fixedStats) AppendJSON(dst []byte) []byte {
+	return append(dst, `,"extra":[{"sink":"vm","sent":3}]`...)
+}
+
+func (fixedStats) AppendPrometheus(dst []byte) []byte {
+	return append(dst, "# HELP metricstream_extra_sent_total Batches sent.\n# TYPE metricstream_extra_sent_total counter\nmetricstream_extra_sent_total{sink=\"vm\"} 3\n"...)
+}
+
+// Config.Extra appenders appear in GET /metrics, in both formats.
+func TestExtraStats(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.Extra = []StatsAppender{fixedStats{}, fixedStats{}} })
+	rc := dial(t, s)
+	rc.send("GET /metrics HTTP/1.1\r\n\r\n")
+	var m map[string]any
+	if b := body(t, rc.response("GET")); json.Unmarshal([]byte(b), &m) != nil || m["extra"] == nil || m["metrics_received"] == nil {
+		t.Fatalf("JSON statistics without the extra member, or not JSON: %s", b)
+	}
+	rc.send("GET /metrics?format=prometheus HTTP/1.1\r\n\r\n")
+	text := body(t, rc.response("GET"))
+	if strings.Count(text, `metricstream_extra_sent_total{sink="vm"} 3`) != 2 || !strings.Contains(text, "metricstream_requests_total") {
+		t.Fatalf("Prometheus text without both extras:\n%s", text)
 	}
 }
