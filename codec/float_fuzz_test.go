@@ -11,8 +11,12 @@ func FuzzNumber(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if _, ok := scanToken(s); ok {
+		_, ok := scanToken(s)
+		if ok {
 			checkNumber(t, s)
+		}
+		if isJSONNumber([]byte(s)) != ok {
+			t.Fatalf("isJSONNumber(%q) = %v; scanNumber took it: %v", s, !ok, ok)
 		}
 	})
 }

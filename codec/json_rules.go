@@ -329,6 +329,37 @@ func knownKey(buf []byte, pos int) (field, n int) {
 	return 0, 0
 }
 
+// Little-endian images of the first eight bytes of the type names as a
+// body writes them without escapes, quotes included, for knownType.
+const (
+	rawGauge    = 0x22656775616722   // "gauge"
+	rawCounter  = 0x7265746e756f6322 // "counter
+	rawHistogr  = 0x72676f7473696822 // "histogr
+	rawSummary  = 0x7972616d6d757322 // "summary
+	rawTypeLong = len(`"histogram"`)
+)
+
+// knownType is the fast path of metricType: when buf[pos:] starts with a
+// type name written plainly, it returns the type and the length of the
+// name with its quotes; else n is 0.
+func knownType(buf []byte, pos int) (t MetricType, n int) {
+	if pos < 0 || pos+rawTypeLong > len(buf) {
+		return 0, 0
+	}
+	x := binary.LittleEndian.Uint64(buf[pos:])
+	switch {
+	case x&rawMask7 == rawGauge:
+		return Gauge, 7
+	case x == rawCounter && buf[pos+8] == '"':
+		return Counter, 9
+	case x == rawSummary && buf[pos+8] == '"':
+		return Summary, 9
+	case x == rawHistogr && buf[pos+8] == 'a' && buf[pos+9] == 'm' && buf[pos+10] == '"':
+		return Histogram, 11
+	}
+	return 0, 0
+}
+
 // metricName reads the value of "name": a string of 1 to MaxNameBytes.
 func (d *JSONDecoder) metricName(m *Metric, f *fieldOutcome) bool {
 	if d.buf[d.pos] != '"' {
@@ -380,6 +411,11 @@ func (d *JSONDecoder) metricValue(m *Metric, f *fieldOutcome) bool {
 // metricType reads the value of "type": a known type name, or null for
 // the default.
 func (d *JSONDecoder) metricType(m *Metric, f *fieldOutcome) bool {
+	if t, n := knownType(d.buf, d.pos); n > 0 {
+		d.pos += n
+		m.Type, f.state = t, fieldOK
+		return true
+	}
 	switch d.buf[d.pos] {
 	case '"':
 		mark := len(d.scratch)

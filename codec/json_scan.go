@@ -406,6 +406,43 @@ func (d *JSONDecoder) digits(i int, n *number) (int, bool) {
 	return i, true
 }
 
+// isJSONNumber reports whether b is exactly one number by the JSON
+// grammar that scanNumber checks, for text that did not come through it.
+func isJSONNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if !digits() {
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
 // eightDigits reports whether the eight bytes of x are all ASCII digits.
 // Adding 6 to a digit byte keeps its high nibble 3 and cannot carry.
 func eightDigits(x uint64) bool {

@@ -769,7 +769,8 @@ func TestRawKeys(t *testing.T) {
 	for _, c := range []struct {
 		got  uint64
 		text string
-	}{{rawName, `"name"`}, {rawValue, `"value"`}, {rawType, `"type"`}, {rawTags, `"tags"`}, {rawTimesta, `"timesta`}, {rawMP, `mp"`}} {
+	}{{rawName, `"name"`}, {rawValue, `"value"`}, {rawType, `"type"`}, {rawTags, `"tags"`}, {rawTimesta, `"timesta`}, {rawMP, `mp"`},
+		{rawGauge, `"gauge"`}, {rawCounter, `"counter`}, {rawHistogr, `"histogr`}, {rawSummary, `"summary`}} {
 		if want := image(c.text); c.got != want {
 			t.Fatalf("image of %s: got %#x; want %#x", c.text, c.got, want)
 		}

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -354,7 +355,7 @@ func (d *LineProtocolDecoder) parseFields(meas []byte, tagStart, tagEnd int32, m
 				return d.fail(d.pos, lpMsgAfterString)
 			}
 		} else {
-			v, err := d.parseFieldValue()
+			v, text, err := d.parseFieldValue()
 			if err != nil {
 				return err
 			}
@@ -366,7 +367,7 @@ func (d *LineProtocolDecoder) parseFields(meas []byte, tagStart, tagEnd int32, m
 				return lpBatchTooLarge(maxBatch)
 			}
 			b.Metrics = append(b.Metrics, Metric{
-				Name: name, Value: v, Type: Gauge,
+				Name: name, Value: v, ValueText: text, Type: Gauge,
 				TagStart: tagStart, TagEnd: tagEnd,
 			})
 		}
@@ -377,23 +378,38 @@ func (d *LineProtocolDecoder) parseFields(meas []byte, tagStart, tagEnd int32, m
 	}
 }
 
-// parseFieldValue reads a numeric or boolean field value at d.pos.
-func (d *LineProtocolDecoder) parseFieldValue() (float64, error) {
+// parseFieldValue reads a numeric or boolean field value at d.pos. text
+// is the value as a JSON number for the storage line to copy (see
+// Metric.ValueText), or nil when the value must be formatted: a boolean,
+// text that JSON does not allow ("1.", ".5", "+1", "007i"), an integer
+// written "-0", which JSON reads as -0 where the integer is 0, or text
+// longer than maxValueText.
+func (d *LineProtocolDecoder) parseFieldValue() (v float64, text []byte, err error) {
 	buf := d.buf
 	valStart := d.pos
 	raw, _ := d.scan(lpKindFieldValue)
 	if len(raw) == 0 {
-		return 0, d.fail(valStart, lpMsgMissingFieldValue)
+		return 0, nil, d.fail(valStart, lpMsgMissingFieldValue)
 	}
 	if !d.atEOL() && buf[d.pos] != ',' && buf[d.pos] != ' ' && buf[d.pos] != '\t' {
 		// A lone '\r' inside the value.
-		return 0, d.fail(valStart, lpMsgInvalidFieldValue)
+		return 0, nil, d.fail(valStart, lpMsgInvalidFieldValue)
 	}
 	v, msg := lpParseFieldValue(raw)
 	if msg != "" {
-		return 0, d.fail(valStart, msg)
+		return 0, nil, d.fail(valStart, msg)
 	}
-	return v, nil
+	text = raw
+	if c := raw[len(raw)-1]; c == 'i' || c == 'u' {
+		text = raw[:len(raw)-1]
+		if len(text) >= 2 && text[0] == '-' && text[1] == '0' {
+			return v, nil, nil
+		}
+	}
+	if len(text) > maxValueText || !isJSONNumber(text) {
+		return v, nil, nil
+	}
+	return v, text, nil
 }
 
 // parseTimestamp reads the timestamp at d.pos, in precision p, and the
@@ -716,6 +732,14 @@ func lpParseUint(b []byte) (uint64, bool) {
 	}
 	var n uint64
 	if len(b) <= 19 { // fast path: 19 digits cannot overflow a uint64
+		for len(b) >= 8 {
+			x := binary.LittleEndian.Uint64(b)
+			if !eightDigits(x) {
+				return 0, false
+			}
+			n = n*1e8 + eightDigitsValue(x)
+			b = b[8:]
+		}
 		for _, c := range b {
 			c -= '0'
 			if c > 9 {

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bytedance/sonic"
 	protocol "github.com/influxdata/line-protocol"
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/valyala/fastjson"
@@ -71,12 +70,6 @@ func BenchmarkPeerFastjson10(b *testing.B) {
 	for b.Loop() {
 		walk()
 	}
-}
-
-// BenchmarkPeerSonic10 unmarshals the BenchmarkDecode10 body into a struct
-// with sonic's default configuration.
-func BenchmarkPeerSonic10(b *testing.B) {
-	benchmarkPeerUnmarshal(b, sonic.Unmarshal)
 }
 
 // BenchmarkPeerEncodingJSON10 unmarshals the BenchmarkDecode10 body into a

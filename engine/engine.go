@@ -153,17 +153,24 @@ type shardNopad struct {
 
 	// tab is the client table, loaded by every Admit; replaced under mu.
 	tab atomic.Pointer[table]
+	// spare is an empty table for the next pass, allocated by the monitor
+	// off the request path, taken under mu by the pass that starts.
+	spare atomic.Pointer[table]
 
 	// ring carries the decision events of this shard's clients; its
 	// producer and consumer fields sit on lines of their own.
 	ring ring
 
-	// mu serialises the slow path: inserting a client, growing the table,
-	// evicting. Lookups never take it. It guards the fields below.
+	// mu serialises the slow path: inserting a client, and the passes that
+	// grow the table and evict. Lookups never take it. It guards the fields
+	// below.
 	mu       sync.Mutex
-	count    int          // clients in tab
+	count    int          // live clients: in tab, or in pass.from not yet moved
+	inTab    int          // clients in tab (its load)
+	pass     pass         // the pass in progress, if any
 	clients  atomic.Int64 // count, for Stats without mu
-	rebuilds int          // tables built since New, for tests of amortisation
+	passes   int          // passes started since New, for tests of amortisation
+	maxSteps int          // most pass windows one insert stepped, for tests
 }
 
 // shard owns a share of the clients (a lock-free table) and their ring of
@@ -208,6 +215,10 @@ type Engine struct {
 	// rankWant is the largest n Top was asked for: raised by Top, read by
 	// publishLocked to size the ranking.
 	rankWant atomic.Int64
+
+	// spareWanted wakes the monitor to allocate spare tables; sent to
+	// without blocking by a pass that starts.
+	spareWanted chan struct{} // buffered, one wake-up
 
 	// life guards the monitor's lifecycle fields below.
 	life    sync.Mutex
@@ -261,19 +272,20 @@ func New(cfg Config) (*Engine, error) {
 	// but no more often than the drain.
 	sweepTicks := max(1, int(cfg.ClientTTL/8/cfg.MonitorInterval))
 	e := &Engine{
-		shards:     make([]shard, cfg.Shards),
-		nshards:    uint64(cfg.Shards),
-		lim:        lim,
-		perShard:   perShard,
-		evictBatch: max(1, perShard/8),
-		maxTotals:  cfg.MaxClients,
-		ttl:        int64(cfg.ClientTTL),
-		interval:   cfg.MonitorInterval,
-		sweepTicks: sweepTicks,
-		now:        cfg.Now,
-		totals:     make(map[string]*totals),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		shards:      make([]shard, cfg.Shards),
+		nshards:     uint64(cfg.Shards),
+		lim:         lim,
+		perShard:    perShard,
+		evictBatch:  max(1, perShard/8),
+		maxTotals:   cfg.MaxClients,
+		ttl:         int64(cfg.ClientTTL),
+		interval:    cfg.MonitorInterval,
+		sweepTicks:  sweepTicks,
+		now:         cfg.Now,
+		totals:      make(map[string]*totals),
+		stop:        make(chan struct{}),
+		spareWanted: make(chan struct{}, 1),
+		done:        make(chan struct{}),
 	}
 	for i := range e.shards {
 		s := &e.shards[i]
@@ -291,10 +303,11 @@ func New(cfg Config) (*Engine, error) {
 // id may be a view into a network buffer: Admit does not retain it, and
 // copies it when it creates a client.
 //
-// Fast path, for a known client: hash, an atomic table load and probe, one
-// CompareAndSwap when allowed (none when refused); no lock, no allocation.
-// Slow path, for a new client: the shard's mutex, an allocation, and now and
-// then a rebuild of the shard's table.
+// Fast path, for a known client: hash, an atomic table load and probe (two
+// probes while a pass moves the shard's clients), one CompareAndSwap when
+// allowed (none when refused); no lock, no allocation. Slow path, for a new
+// client: the shard's mutex, an allocation, and a bounded share of a table
+// pass: 32 slots moved, or the start of a pass (see the package doc).
 //
 // A request that races with the eviction of its own client is decided on the
 // evicted client's bucket; eviction picks idle or least recently seen clients,
@@ -304,7 +317,7 @@ func (e *Engine) Admit(id []byte, nowNanos int64) (c *Client, allowed bool, retr
 	h := xxhash.Sum64(id)
 	idx := h % e.nshards
 	s := &e.shards[idx]
-	c = s.tab.Load().find(h, id)
+	c = s.tab.Load().lookup(h, id)
 	if c == nil {
 		c = e.admitSlow(s, uint32(idx), h, id, nowNanos)
 	} else if nowNanos-c.lastSeen.Load() >= seenGranularity {

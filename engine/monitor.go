@@ -268,8 +268,9 @@ func (e *Engine) rankStaleLocked() bool {
 	return r != nil && r.truncated && e.rankWant.Load() > int64(len(r.clients))
 }
 
-// Start starts the monitor goroutine, which drains the rings every
-// MonitorInterval and sweeps idle clients every eighth of ClientTTL. Calling
+// Start starts the monitor goroutine, which drains the rings and ends the
+// table passes in progress every MonitorInterval, and sweeps idle clients
+// every eighth of ClientTTL. Calling
 // Start again, or after Stop, does nothing.
 func (e *Engine) Start() {
 	e.life.Lock()
@@ -298,20 +299,26 @@ func (e *Engine) Stop() {
 }
 
 // monitor is the monitor goroutine's loop. Lock order: it takes drainMu (in
-// Drain) and each shard's mu (in EvictIdle) one at a time, never nested.
+// Drain) and each shard's mu (in finishPasses and EvictIdle) one at a time,
+// never nested. Between ticks it allocates the spare tables passes ask for.
 func (e *Engine) monitor() {
 	defer close(e.done)
 	tick := time.NewTicker(e.interval)
 	defer tick.Stop()
-	for n := 1; ; n++ {
+	for n := 1; ; {
 		select {
 		case <-e.stop:
 			return
+		case <-e.spareWanted:
+			e.makeSpares()
+			continue
 		case <-tick.C:
 		}
 		e.Drain()
+		e.finishPasses()
 		if n%e.sweepTicks == 0 {
 			e.EvictIdle(e.now())
 		}
+		n++
 	}
 }

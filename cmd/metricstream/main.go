@@ -42,6 +42,7 @@ type options struct {
 	showVersion   bool
 	drainDeadline time.Duration
 	cpuProfile    string
+	fwd           forwardOptions
 }
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
@@ -77,6 +78,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.drainDeadline, "drain-timeout", 20*time.Second, "on SIGTERM, longest wait for batches in flight before the queue is flushed and the server exits")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `file` (for tuning; read it with go tool pprof)")
+	o.fwd.register(fs)
 	return fs
 }
 
@@ -103,6 +105,11 @@ func run(args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "metricstream: %v\n", err)
+		return exitUsage
+	}
+	fw, err := o.fwd.forwarder(cfg.DataDir, cfg.StatsInterval, log)
+	if err != nil {
 		fmt.Fprintf(stderr, "metricstream: %v\n", err)
 		return exitUsage
 	}
@@ -137,6 +144,12 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	if err := startForwarder(fw, cfg.DataDir); err != nil {
+		log.Error("cannot start forwarding", "err", err)
+		srv.Shutdown(context.Background())
+		return 1
+	}
+
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			if err := srv.ReloadAuth(); err != nil {
@@ -148,6 +161,7 @@ func run(args []string, stderr io.Writer) int {
 		ctx, cancel := context.WithTimeout(context.Background(), o.drainDeadline)
 		err := srv.Shutdown(ctx)
 		cancel()
+		closeForwarder(fw, min(o.drainDeadline, o.fwd.timeout), log)
 		if err != nil {
 			log.Error("shutdown", "err", err)
 			return 1

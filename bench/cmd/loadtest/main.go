@@ -29,9 +29,9 @@
 // reference also holds -idle-conns idle keep-alive connections opened by
 // this process, to show memory per connection.
 //
-// The report (markdown) goes to stdout, progress to stderr; -svg writes the
-// chart of req/s bars and latency percentile curves, -json the raw
-// results. Exit status: 0 after a complete run, 1 when a system that should
+// The report (markdown) goes to stdout (and to -md), progress to stderr;
+// -svg writes the chart of req/s bars and latency percentile curves, -json
+// the raw results. Exit status: 0 after a complete run, 1 when a system that should
 // have run could not be measured (the table then lacks it) or the run could
 // not start, 2 for bad flags.
 package main
@@ -89,6 +89,7 @@ type options struct {
 	systems          string
 	jsonPath         string
 	svgPath          string
+	mdPath           string
 	log              io.Writer
 }
 
@@ -122,6 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.systems, "systems", "", "comma-separated names of the systems to run (default: all available)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this `file`")
 	fs.StringVar(&o.svgPath, "svg", filepath.Join("bench", "loadtest.svg"), "write the chart (req/s bars, latency percentile curves) to this `file`; empty skips it")
+	fs.StringVar(&o.mdPath, "md", "", "also write the markdown report to this `file`, ready to paste into BENCHMARKS.md")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -200,8 +202,17 @@ func (o *options) execute(ctx context.Context, stdout io.Writer) (int, error) {
 		}
 	}
 	rep.Machine.LoadAfter = loadAvg()
-	if err := o.print(stdout, rep, systems); err != nil {
+	var md bytes.Buffer
+	if err := o.print(&md, rep, systems); err != nil {
 		return 1, err
+	}
+	if _, err := stdout.Write(md.Bytes()); err != nil {
+		return 1, err
+	}
+	if o.mdPath != "" {
+		if err := os.WriteFile(o.mdPath, md.Bytes(), 0o644); err != nil {
+			return 1, err
+		}
 	}
 	return code, o.writeFiles(rep)
 }

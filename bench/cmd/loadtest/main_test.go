@@ -216,13 +216,16 @@ func TestRunWritesChart(t *testing.T) {
 	} else {
 		t.Log("METRICSTREAM_BIN not set: gnetnop only")
 	}
-	svg, js := filepath.Join(dir, "chart.svg"), filepath.Join(dir, "results.json")
+	svg, js, md := filepath.Join(dir, "chart.svg"), filepath.Join(dir, "results.json"), filepath.Join(dir, "report.md")
 	var stdout, stderr strings.Builder
 	code := run([]string{"-d", "1s", "-warmup", "0", "-rounds", "1", "-idle-conns", "0", "-bin", dir,
 		"-scripts", filepath.Join("..", "..", "wrk"), "-victoria-metrics", "", "-systems", strings.Join(systems, ","),
-		"-svg", svg, "-json", js}, &stdout, &stderr)
+		"-svg", svg, "-json", js, "-md", md}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	if report, err := os.ReadFile(md); err != nil || string(report) != stdout.String() {
+		t.Errorf("-md file differs from stdout (%v)", err)
 	}
 	chart, err := os.ReadFile(svg)
 	if err != nil {

@@ -1,0 +1,327 @@
+package main
+
+// Helpers of the forwarding tests (SPEC §11): a real VictoriaMetrics started on a free loopback
+// port, a load that posts metrics with names, tags and timestamps that exercise the mapping, the
+// expected form of every stored line in each sink, and the forwarder's summary log line. Every
+// name starts with "fw".
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fwVM is a running victoria-metrics single node.
+type fwVM struct {
+	addr, dir string
+	cmd       *exec.Cmd
+	done      chan error
+	logs      *syncBuffer
+	stopped   bool
+}
+
+// fwStartVM starts victoria-metrics with its data in dir on addr ("" picks a free port) and
+// waits until it answers /health. It is stopped at the end of the test.
+func fwStartVM(t *testing.T, dir, addr string) *fwVM {
+	t.Helper()
+	bin, err := exec.LookPath("victoria-metrics")
+	if err != nil {
+		t.Skip("victoria-metrics is not installed (Debian package victoria-metrics); skipping")
+	}
+	if addr == "" {
+		addr = ecoFreePort(t)
+	}
+	v := &fwVM{addr: addr, dir: dir, done: make(chan error, 1), logs: &syncBuffer{}}
+	v.cmd = exec.Command(bin, "-storageDataPath", dir, "-httpListenAddr", addr, "-influxSkipSingleField",
+		"-search.latencyOffset", "0s", "-loggerLevel", "ERROR")
+	v.cmd.Stdout, v.cmd.Stderr = v.logs, v.logs
+	if err := v.cmd.Start(); err != nil {
+		t.Fatalf("start victoria-metrics: %v", err)
+	}
+	go func() { v.done <- v.cmd.Wait() }()
+	t.Cleanup(func() { v.stop(t) })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if status, _, err := ecoGet("http://" + addr + "/health"); err == nil && status == 200 {
+			return v
+		}
+		select {
+		case err := <-v.done:
+			v.stopped = true
+			t.Fatalf("victoria-metrics exited: %v\n%s", err, v.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("victoria-metrics not healthy within 20s\n%s", v.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a starting server
+	}
+}
+
+// stop ends victoria-metrics with SIGTERM (it flushes its data) once.
+func (v *fwVM) stop(t *testing.T) {
+	if v.stopped {
+		return
+	}
+	v.stopped = true
+	if err := ecoStop(t, v.cmd, v.done, 20*time.Second); err != nil {
+		t.Logf("victoria-metrics exit: %v", err)
+	}
+}
+
+// fwExported is one series of /api/v1/export.
+type fwExported struct {
+	Metric     map[string]string `json:"metric"`
+	Values     []float64         `json:"values"`
+	Timestamps []int64           `json:"timestamps"`
+}
+
+// export returns every sample matching the series selector, as keys (see fwKey). It first
+// makes VictoriaMetrics flush its in-memory buffers: without that, new series show up in
+// searches only after several seconds.
+func (v *fwVM) export(t *testing.T, match string) []string {
+	t.Helper()
+	if status, _, err := ecoGet("http://" + v.addr + "/internal/force_flush"); err != nil || status != 200 {
+		t.Fatalf("force_flush: %d %v", status, err)
+	}
+	resp, err := http.PostForm("http://"+v.addr+"/api/v1/export", url.Values{"match[]": {match}})
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	defer resp.Body.Close()
+	var keys []string
+	dec := json.NewDecoder(resp.Body)
+	for dec.More() {
+		var s fwExported
+		if err := dec.Decode(&s); err != nil {
+			t.Fatalf("export: %v", err)
+		}
+		for i := range s.Values {
+			keys = append(keys, fwKey(s.Metric, s.Values[i], s.Timestamps[i]))
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fwKey renders one sample as `name{k="v",…} value@ts`, labels sorted.
+func fwKey(labels map[string]string, value float64, ts int64) string {
+	names := make([]string, 0, len(labels))
+	for k := range labels {
+		if k != "__name__" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(labels["__name__"])
+	b.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, labels[k])
+	}
+	fmt.Fprintf(&b, "} %s@%d", strconv.FormatFloat(value, 'g', -1, 64), ts)
+	return b.String()
+}
+
+// fwSanitize applies the Prometheus name rules as the README states them.
+func fwSanitize(s string, colon bool) string {
+	var b strings.Builder
+	if s != "" && s[0] >= '0' && s[0] <= '9' {
+		b.WriteByte('_')
+	}
+	for _, r := range s {
+		ok := r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || (colon && r == ':')
+		if ok {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	out := b.String()
+	if !colon && strings.HasPrefix(out, "__") {
+		out = "tag" + out
+	}
+	return out
+}
+
+// fwExpected maps every stored line of dir to the key the sink should hold: format
+// "remote-write" sanitises names, "influx" keeps them; extra labels are added to each.
+func fwExpected(t *testing.T, dir, format string, extra map[string]string) []string {
+	t.Helper()
+	var keys []string
+	for _, l := range ecoDecodeLines(t, ecoSegmentLines(t, dir)) {
+		labels := map[string]string{}
+		tagKeys := make([]string, 0, len(l.Tags))
+		for k := range l.Tags {
+			tagKeys = append(tagKeys, k)
+		}
+		sort.Strings(tagKeys)
+		for _, k := range tagKeys {
+			if l.Tags[k] == "" || k == "" {
+				continue
+			}
+			name := k
+			if format == "remote-write" {
+				name = fwSanitize(k, false)
+			}
+			if _, taken := labels[name]; !taken {
+				labels[name] = l.Tags[k]
+			}
+		}
+		labels["client"] = l.Client
+		labels["__name__"] = l.Name
+		if format == "remote-write" {
+			labels["__name__"] = fwSanitize(l.Name, true)
+		}
+		for k, v := range extra {
+			labels[k] = v
+		}
+		ts, err := time.Parse(time.RFC3339Nano, l.Timestamp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, fwKey(labels, l.Value, ts.UnixMilli()))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fwDiff compares two sorted key lists and fails with the first differences.
+func fwDiff(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(got) == len(want) {
+		same := true
+		for i := range got {
+			if got[i] != want[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
+	wantSet := map[string]int{}
+	for _, k := range want {
+		wantSet[k]++
+	}
+	var missing, extra []string
+	for _, k := range got {
+		if wantSet[k] > 0 {
+			wantSet[k]--
+		} else {
+			extra = append(extra, k)
+		}
+	}
+	for k, n := range wantSet {
+		for range n {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(missing)
+	t.Fatalf("%s: %d samples, want %d; %d missing, e.g. %q; %d unexpected, e.g. %q", what, len(got), len(want),
+		len(missing), fwHead(missing), len(extra), fwHead(extra))
+}
+
+func fwHead(s []string) []string { return s[:min(len(s), 3)] }
+
+// fwBatch returns the body of batch i of a load: names that need sanitising, tags with odd keys,
+// a unicode value, integer, negative and fractional values, explicit millisecond timestamps.
+func fwBatch(conn, i int, baseMs int64) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"metrics":[`)
+	names := []string{"fw.cpu-usage", "fw_reqs", "9fw_lat:p99"}
+	for j, n := range names {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"name":%q,"value":%s,"type":"gauge","timestamp":%d,"tags":{"conn":"%d","host.name":"h-%d","__x":"y","zone":"é"}}`,
+			n, strconv.FormatFloat(float64(i)*1.5-float64(j), 'g', -1, 64), baseMs+int64(i), conn, j)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// fwLoad posts batches from conns connections until stop is closed (or max batches per
+// connection were sent, 0: no limit), and counts the acknowledged batches.
+func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct{}, acks *atomic.Int64) {
+	t.Helper()
+	baseMs := time.Now().Add(-time.Minute).UnixMilli()
+	var wg sync.WaitGroup
+	for c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for i := 0; maxPerConn == 0 || i < maxPerConn; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Post("http://"+addr+"/metrics", "application/json", bytes.NewReader(fwBatch(c, i, baseMs)))
+				if err != nil {
+					return // the server was killed
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					acks.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// fwSummaryRE matches the forwarder's summary line of one sink.
+var fwSummaryRE = regexp.MustCompile(`msg="forward summary" sink=(\S+) samples=(\d+) bytes=\d+ requests_ok=(\d+) requests_failed=(\d+) retries=(\d+) dropped_rejected=(\d+) dropped_retention=(\d+) dropped_invalid=(\d+) resent_samples=(\d+) resent_requests=(\d+) nats_duplicates=(\d+) lag_bytes=(\d+)`)
+
+// fwSummary is the last summary line logged for sink.
+type fwSummary struct {
+	samples, ok, failed, retries, rejected, retention, invalid, resentSamples, resentRequests, natsDuplicates, lagBytes int64
+}
+
+// fwLastSummary returns the last summary of sink in logs, and whether there is one.
+func fwLastSummary(logs, sink string) (fwSummary, bool) {
+	var s fwSummary
+	found := false
+	for _, m := range fwSummaryRE.FindAllStringSubmatch(logs, -1) {
+		if m[1] != sink {
+			continue
+		}
+		n := make([]int64, 0, 12)
+		for _, f := range m[2:] {
+			v, _ := strconv.ParseInt(f, 10, 64)
+			n = append(n, v)
+		}
+		s = fwSummary{n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], n[10]}
+		found = true
+	}
+	return s, found
+}
+
+// fwPoll polls cond every 50 ms until it holds or d passes.
+func fwPoll(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond) // polling servers' progress
+	}
+}

@@ -1,0 +1,152 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"metricstream/codec"
+)
+
+// benchLines returns n stored lines of a realistic shape: 1000 series (100 names × 10 hosts),
+// three tags, the client id, timestamps one millisecond apart ending now.
+func benchLines(n int) []byte {
+	var buf []byte
+	now := time.Now().UnixMilli()
+	for i := range n {
+		m := codec.Metric{Name: []byte(fmt.Sprintf("node_metric_%d", i%100)), Value: float64(i) * 0.25, Type: codec.Gauge,
+			HasTimestamp: true, TimestampMs: now - int64(n-i)}
+		tags := []codec.Tag{
+			{Key: []byte("host"), Value: []byte(fmt.Sprintf("edge-%d", i/100%10))},
+			{Key: []byte("dc"), Value: []byte("eu-west-1")},
+			{Key: []byte("rack"), Value: []byte("r12")},
+		}
+		buf = codec.AppendLine(buf, &m, tags, []byte("client-7"), 0)
+	}
+	return buf
+}
+
+func BenchmarkEncodeRemoteWrite(b *testing.B) {
+	lines := benchLines(10000)
+	e := newRWEncoder()
+	b.SetBytes(int64(len(lines)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, r := e.encode(lines); r.samples != 10000 {
+			b.Fatal(r)
+		}
+	}
+	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "samples/s")
+}
+
+func BenchmarkEncodeInflux(b *testing.B) {
+	lines := benchLines(10000)
+	e := newInfluxEncoder()
+	b.SetBytes(int64(len(lines)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, r := e.encode(lines); r.samples != 10000 {
+			b.Fatal(r)
+		}
+	}
+	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkForwardVictoriaMetrics forwards b.N stored samples, in two loops' streams, to a real
+// VictoriaMetrics by remote write, from the start of reading to the last acknowledgement saved
+// in the cursor. The servers are started before the timer.
+func BenchmarkForwardVictoriaMetrics(b *testing.B) {
+	bin, err := exec.LookPath("victoria-metrics")
+	if err != nil {
+		b.Skip("victoria-metrics is not installed (Debian package victoria-metrics); skipping")
+	}
+	addr := freeAddr(b)
+	vm := exec.Command(bin, "-storageDataPath", b.TempDir(), "-httpListenAddr", addr, "-loggerLevel", "ERROR")
+	if err := vm.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		vm.Process.Signal(syscall.SIGTERM)
+		vm.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/health")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("victoria-metrics did not start")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a starting server
+	}
+
+	dir := b.TempDir()
+	lines := benchLines(b.N)
+	half := len(lines) / 2
+	for half > 0 && lines[half-1] != '\n' {
+		half++
+	}
+	ends := map[int]int64{}
+	for loop, part := range [][]byte{lines[:half], lines[half:]} {
+		if len(part) == 0 {
+			continue
+		}
+		ends[loop] = int64(len(part))
+		if err := os.WriteFile(filepath.Join(dir, SegmentRef{loop, 1}.FileName()), part, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(lines)) / int64(b.N))
+	b.ReportAllocs()
+	b.ResetTimer()
+	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: "http://" + addr + "/api/v1/write", Inflight: 4}},
+		Logger: (&logBuffer{}).logger(), PollInterval: time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Start(NewDirSource(dir)); err != nil {
+		b.Fatal(err)
+	}
+	for !cursorAt(f, ends) {
+		time.Sleep(time.Millisecond) // polling the forwarder's progress
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f.Close(ctx)
+}
+
+// cursorAt reports whether the forwarder's only sink acknowledged up to ends (loop → offset
+// in segment 1).
+func cursorAt(f *Forwarder, ends map[int]int64) bool {
+	c := onlySink(f).Cursor
+	if len(c) != len(ends) {
+		return false
+	}
+	for _, p := range c {
+		if p.Off != ends[p.Loop] {
+			return false
+		}
+	}
+	return true
+}
+
+// freeAddr returns a loopback host:port that was free a moment ago.
+func freeAddr(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
