@@ -228,9 +228,11 @@ func TestWrkScriptsFollowWorkload(t *testing.T) {
 			if len(bodies) < 100 {
 				t.Fatalf("got %d bodies; want at least 100\n%s", len(bodies), out)
 			}
-			// The scripts take now from os.time(): whole seconds.
-			lo := start.Unix()*1000 - timestampSpreadMs + 1
-			checkBodies(t, bodies, c.parse, lo, time.Now().UnixMilli())
+			// The scripts take now from os.time(), in whole seconds, and
+			// wrk's clock reads may trail Go's: allow clockSlackMs either way.
+			const clockSlackMs = 3000
+			lo := start.UnixMilli() - timestampSpreadMs - clockSlackMs
+			checkBodies(t, bodies, c.parse, lo, time.Now().UnixMilli()+clockSlackMs)
 		})
 	}
 }

@@ -237,7 +237,8 @@ func (o *options) prepare() ([]system, *report, error) {
 		Duration: o.duration.String(), Warmup: o.warmup.String(), Rounds: o.rounds,
 		Conns: o.conns, Threads: o.threads, Metrics: metricsPerRequest, Reference: reference,
 		Skipped: map[string]string{}, Commands: map[string][]string{}, Writers: map[string]string{},
-		Notes: inv.notes,
+		Forwarded: map[string]forwardedRun{},
+		Notes:     inv.notes,
 	}
 	o.raiseLimit(rep)
 	rep.Machine.fill(o.wrkPath)
@@ -274,7 +275,7 @@ func (o *options) runRounds(ctx context.Context, systems []system, pin pinning, 
 			if ctx.Err() != nil {
 				return 1
 			}
-			r, writer, err := o.measure(ctx, s, pin, round)
+			r, st, err := o.measure(ctx, s, pin, round)
 			if err != nil {
 				if ctx.Err() != nil {
 					return 1
@@ -285,8 +286,12 @@ func (o *options) runRounds(ctx context.Context, systems []system, pin pinning, 
 				continue
 			}
 			rep.Runs = append(rep.Runs, r)
-			if writer != "" {
-				rep.Writers[s.name] = writer
+			if s.metricstream {
+				rep.Writers[s.name] = st.Writer
+			}
+			if s.sink != nil {
+				rep.Forwarded[s.name] = forwardedRun{Round: round, Reported: st.Forward != nil, Samples: st.forwarded(),
+					Acknowledged: int64(r.Wrk.OKPerSec()*r.Wrk.Duration.Seconds()+0.5) * metricsPerRequest}
 			}
 			p999, _ := r.Wrk.At(99.9)
 			fmt.Fprintf(o.log, "loadtest: round %d/%d %s: %s req/s (2xx), p99 %s, p99.9 %s, errors %d, peak RSS %s\n",
@@ -322,46 +327,46 @@ func (o *options) idleMemory(ctx context.Context, systems []system, pin pinning,
 }
 
 // measure runs one round of one system: start (after its sink), warm up,
-// measure, read the writer a MetricStream runs, stop.
-func (o *options) measure(ctx context.Context, s system, pin pinning, round int) (run loadtest.Run, writer string, err error) {
+// measure, read a MetricStream's statistics, stop.
+func (o *options) measure(ctx context.Context, s system, pin pinning, round int) (run loadtest.Run, st msStats, err error) {
 	run = loadtest.Run{System: s.name, Round: round}
 	sinkAddr := ""
 	if s.sink != nil {
 		sink, addr, err := startSystem(ctx, *s.sink, nil, "")
 		if err != nil {
-			return run, "", fmt.Errorf("sink: %w", err)
+			return run, st, fmt.Errorf("sink: %w", err)
 		}
 		defer sink.cleanup()
 		sinkAddr = addr
 	}
 	srv, addr, err := startSystem(ctx, s, pin.server, sinkAddr)
 	if err != nil {
-		return run, "", err
+		return run, st, err
 	}
 	defer srv.cleanup()
 	url := "http://" + addr + s.target
 	script := filepath.Join(o.scriptDir, s.script)
 	if o.warmup > 0 {
 		if _, err := o.wrk(ctx, pin, script, url, o.warmup); err != nil {
-			return run, "", fmt.Errorf("warm-up: %w", err)
+			return run, st, fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	out, err := o.wrk(ctx, pin, script, url, o.duration)
 	if err != nil {
-		return run, "", err
+		return run, st, err
 	}
 	if run.Wrk, err = loadtest.ParseWrk(out); err != nil {
-		return run, "", err
+		return run, st, err
 	}
 	if run.Memory, err = loadtest.ReadMemory(srv.pid()); err != nil {
-		return run, "", fmt.Errorf("server gone after the run: %w%s", err, srv.tail())
+		return run, st, fmt.Errorf("server gone after the run: %w%s", err, srv.tail())
 	}
 	if s.metricstream {
-		if writer, err = writerOf(ctx, addr); err != nil {
-			return run, "", fmt.Errorf("%s: %w", s.name, err)
+		if st, err = statsOf(ctx, addr); err != nil {
+			return run, st, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return run, writer, srv.stop()
+	return run, st, srv.stop()
 }
 
 // measureIdle starts s once, reads its memory, opens o.idleConns idle

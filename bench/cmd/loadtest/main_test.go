@@ -258,3 +258,24 @@ func TestRunWritesChart(t *testing.T) {
 		t.Errorf("report does not embed the chart:\n%s", stdout.String())
 	}
 }
+
+func TestMsStatsForwarded(t *testing.T) {
+	cases := []struct {
+		body     string
+		reported bool
+		samples  int64
+	}{
+		{`{"writer":"file"}`, false, 0},
+		{`{"writer":"file","forward":[]}`, true, 0},
+		{`{"writer":"io_uring","forward":[{"sink":"a","samples":5},{"sink":"b","samples":7}]}`, true, 12},
+	}
+	for _, c := range cases {
+		var st msStats
+		if err := json.Unmarshal([]byte(c.body), &st); err != nil {
+			t.Fatal(err)
+		}
+		if (st.Forward != nil) != c.reported || st.forwarded() != c.samples {
+			t.Errorf("%s: reported %v, forwarded %d; want %v, %d", c.body, st.Forward != nil, st.forwarded(), c.reported, c.samples)
+		}
+	}
+}

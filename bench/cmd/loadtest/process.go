@@ -190,28 +190,45 @@ func raiseNoFile(want uint64) (uint64, error) {
 	return lim.Cur, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 }
 
-// writerOf asks a running MetricStream for its statistics (GET /metrics)
-// and returns the writer it runs ("io_uring", "file").
-func writerOf(ctx context.Context, addr string) (string, error) {
+// msStats is what the load test reads from a MetricStream's statistics.
+type msStats struct {
+	// Writer is the writer it runs ("io_uring", "file").
+	Writer string `json:"writer"`
+	// Forward holds one entry per -forward sink.
+	Forward []struct {
+		Sink    string `json:"sink"`
+		Samples int64  `json:"samples"` // acknowledged by the sink
+	} `json:"forward"`
+}
+
+// forwarded is the samples every sink acknowledged.
+func (s msStats) forwarded() int64 {
+	var n int64
+	for _, f := range s.Forward {
+		n += f.Samples
+	}
+	return n
+}
+
+// statsOf asks a running MetricStream for its statistics (GET /metrics).
+func statsOf(ctx context.Context, addr string) (msStats, error) {
+	var stats msStats
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
-		return "", err
+		return stats, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", err
+		return stats, err
 	}
 	defer resp.Body.Close()
-	var stats struct {
-		Writer string `json:"writer"`
-	}
 	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
-		return "", fmt.Errorf("statistics: %w", err)
+		return stats, fmt.Errorf("statistics: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK || stats.Writer == "" {
-		return "", fmt.Errorf("statistics: status %d, writer %q", resp.StatusCode, stats.Writer)
+		return stats, fmt.Errorf("statistics: status %d, writer %q", resp.StatusCode, stats.Writer)
 	}
-	return stats.Writer, nil
+	return stats, nil
 }

@@ -52,6 +52,19 @@ type report struct {
 	// Writers maps each MetricStream system to the writer its statistics
 	// named (what -writer auto chose).
 	Writers map[string]string `json:"writers,omitempty"`
+	// Forwarded maps each forwarding system to its last run's count.
+	Forwarded map[string]forwardedRun `json:"forwarded,omitempty"`
+}
+
+// forwardedRun is how far a forwarding system got in one run: the samples
+// its sinks acknowledged by the end of the measured run, of those it
+// acknowledged to wrk in that run (the warm-up's come on top).
+type forwardedRun struct {
+	Round int `json:"round"`
+	// Reported is false when the statistics had no "forward" entry.
+	Reported     bool  `json:"reported"`
+	Samples      int64 `json:"samples"`
+	Acknowledged int64 `json:"acknowledged"`
 }
 
 // ratio is one comparison the report states: Num's req/s over Den's. Both
@@ -221,6 +234,12 @@ func (o *options) printSetup(w io.Writer, rep *report, systems []system) {
 		}
 		if s.sink != nil {
 			fmt.Fprintf(w, "; forwards to %s started beside it, unpinned", s.sink.name)
+			if f, ok := rep.Forwarded[s.name]; ok && !f.Reported {
+				fmt.Fprintf(w, "; round %d: its statistics (GET /metrics) had no \"forward\" entry", f.Round)
+			} else if ok {
+				fmt.Fprintf(w, "; round %d: the sink had acknowledged %s samples when wrk stopped, of %s ingested in the measured run (plus the warm-up's)",
+					f.Round, loadtest.FormatCount(float64(f.Samples)), loadtest.FormatCount(float64(f.Acknowledged)))
+			}
 		}
 		fmt.Fprintln(w)
 	}
