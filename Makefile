@@ -47,6 +47,8 @@ fmt:
 test: vet build
 	METRICSTREAM_BIN=$(CURDIR)/$(BIN)/metricstream $(GO) test -race -count=1 -timeout 8m ./...
 	$(GO) test -count=1 -tags invariants ./engine/
+	@# the zero-allocation checks are built without -race, which allocates
+	$(GO) test -count=1 -run 'Allocs$$' ./server/ ./codec/
 	$(MAKE) --no-print-directory cross test-386
 	$(MAKE) --no-print-directory fuzz-short
 
