@@ -311,3 +311,49 @@ func TestPassTakesSpare(t *testing.T) {
 	}
 	waitFor(t, "the next spare", func() bool { sp := s.spare.Load(); return sp != nil && sp != spare })
 }
+
+// TestPassKeepsIdentity admits a fixed set of clients from several goroutines
+// while another inserts new ones, so that growth passes move the set between
+// tables, and checks that every Admit of an identifier returns the same
+// Client: a lookup during a pass never misses a client and creates a second.
+func TestPassKeepsIdentity(t *testing.T) {
+	const (
+		known   = 200
+		workers = 3
+		rounds  = 200
+		newOnes = 20000
+	)
+	e := newEngine(t, Config{Shards: 1, Rate: 0, MaxClients: 2 * newOnes, RingSize: 16})
+	first := make([]*Client, known)
+	for i := range first {
+		first[i], _, _ = e.Admit([]byte("known-"+strconv.Itoa(i)), base)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var buf []byte
+		for i := range newOnes {
+			buf = strconv.AppendInt(append(buf[:0], "new-"...), int64(i), 10)
+			e.Admit(buf, base)
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			for r := range rounds {
+				for i := range known {
+					j := (i + w*67 + r) % known
+					if c, _, _ := e.Admit([]byte("known-"+strconv.Itoa(j)), base); c != first[j] {
+						t.Errorf("known-%d: a second Client during a pass", j)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if st := e.Stats(); st.Clients != known+newOnes || st.Evicted != 0 {
+		t.Fatalf("Stats: got %+v; want %d clients, none evicted", st, known+newOnes)
+	}
+	if s := &e.shards[0]; s.passes < 8 {
+		t.Fatalf("%d passes; want the growth passes from 16 to 65536 slots", s.passes)
+	}
+}
