@@ -48,6 +48,33 @@ func checkNumber(t *testing.T, s string) {
 	}
 }
 
+// randDecimal returns a random JSON number: up to intDigits digits, a
+// fraction of up to fracDigits digits half the time, an exponent within
+// ±expRange one time in expOdds, a minus sign one time in negOdds.
+func randDecimal(r *rand.Rand, intDigits, fracDigits, expOdds, expRange, negOdds int) string {
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + r.IntN(10))
+		}
+		return string(b)
+	}
+	s := digits(1 + r.IntN(intDigits))
+	if s[0] == '0' {
+		s = "0" // JSON allows no other leading zero; "0.000…" reaches tiny values
+	}
+	if r.IntN(2) == 0 {
+		s += "." + digits(1+r.IntN(fracDigits))
+	}
+	if r.IntN(expOdds) == 0 {
+		s += "e" + strconv.Itoa(r.IntN(2*expRange)-expRange)
+	}
+	if r.IntN(negOdds) == 0 {
+		s = "-" + s
+	}
+	return s
+}
+
 // TestNumberFloat checks the fast path for plain decimals, and the
 // general path behind it, against strconv at the edges of the fast path
 // (19 digits, 2^53, 22 fraction digits, eight-digit runs) and on random
@@ -65,27 +92,8 @@ func TestNumberFloat(t *testing.T) {
 		checkNumber(t, s)
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	digits := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte('0' + r.IntN(10))
-		}
-		if n > 1 && b[0] == '0' {
-			b[0] = '1'
-		}
-		return string(b)
-	}
 	for range 200000 {
-		s := digits(1 + r.IntN(20))
-		if r.IntN(2) == 0 {
-			s += "." + digits(1+r.IntN(24))
-		}
-		if r.IntN(8) == 0 {
-			s += "e" + strconv.Itoa(r.IntN(80)-40)
-		}
-		if r.IntN(2) == 0 {
-			s = "-" + s
-		}
+		s := randDecimal(r, 20, 24, 8, 40, 2)
 		checkNumber(t, s)
 	}
 }
@@ -121,28 +129,9 @@ func TestEightDigits(t *testing.T) {
 // random decimals of every shape.
 func TestCanonicalNumber(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	digits := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte('0' + r.IntN(10))
-		}
-		return string(b)
-	}
 	copied := 0
 	for range 300000 {
-		s := digits(1 + r.IntN(17))
-		if len(s) > 1 && s[0] == '0' {
-			s = "0"
-		}
-		if r.IntN(2) == 0 {
-			s += "." + digits(1+r.IntN(17))
-		}
-		if r.IntN(10) == 0 {
-			s += "e" + strconv.Itoa(r.IntN(40)-20)
-		}
-		if r.IntN(3) == 0 {
-			s = "-" + s
-		}
+		s := randDecimal(r, 17, 17, 10, 20, 3)
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || !isJSONNumber([]byte(s)) {
 			t.Fatalf("bad test number %q: %v", s, err)
