@@ -146,7 +146,11 @@ func (n *natsSink) start(ctx context.Context) error {
 		n.log.Warn("forward: no NATS server answers yet; the stream is checked once one does", "sink", n.sp.name)
 		return nil
 	}
-	if err := n.ensureStream(ctx); err != nil {
+	// A cluster still electing its JetStream leader does not answer: wait a little only, the
+	// workers check again before they publish.
+	checkCtx, cancel := context.WithTimeout(ctx, min(n.sp.Timeout, 5*time.Second))
+	defer cancel()
+	if err := n.ensureStream(checkCtx); err != nil {
 		var mismatch *streamMismatch
 		if errors.As(err, &mismatch) {
 			n.nc.Close()
@@ -268,7 +272,9 @@ func (w *natsWorker) deliver(ctx context.Context, b *batch) error {
 	n := w.sink
 	w.split(b)
 	for {
-		err := n.ensureStream(ctx)
+		checkCtx, cancel := context.WithTimeout(ctx, n.sp.Timeout)
+		err := n.ensureStream(checkCtx)
+		cancel()
 		if err == nil {
 			err = w.publish(ctx, b)
 		}

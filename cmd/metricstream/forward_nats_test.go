@@ -267,6 +267,11 @@ func TestForwardNATSClusterLeaderKilled(t *testing.T) {
 		fwLoad(t, p.addr, 2, 0, stop, &acks)
 	}()
 	var leader string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("metricstream log:\n%s", p.logs.String())
+		}
+	})
 	fwPoll(t, 30*time.Second, "the stream and its leader", func() bool {
 		leader = fwStreamLeader(servers, "R3")
 		return leader != "" && fwStreamMsgs(servers, "R3") > 20
