@@ -44,48 +44,6 @@ func ParseFormat(s string) (Format, error) {
 	}
 }
 
-// metricKind describes one series family of the generated workload.
-type metricKind struct {
-	name    string
-	counter bool
-	lo, hi  float64 // value range of gauges; counters grow from lo by up to hi per step
-	tag3    string  // name of the optional third tag, "" for none
-}
-
-// catalogue is the mix of series a generated batch draws from: typical host
-// and service metrics, gauges and counters.
-var catalogue = [...]metricKind{
-	{name: "cpu_usage", lo: 0, hi: 100, tag3: "core"},
-	{name: "mem_bytes", lo: 1 << 28, hi: 1 << 35},
-	{name: "mem_available_bytes", lo: 1 << 26, hi: 1 << 34},
-	{name: "load_avg_1m", lo: 0, hi: 16},
-	{name: "disk_used_percent", lo: 1, hi: 99, tag3: "mount"},
-	{name: "temperature_celsius", lo: 20, hi: 95, tag3: "sensor"},
-	{name: "queue_depth", lo: 0, hi: 5000, tag3: "service"},
-	{name: "http_request_duration_ms", lo: 0.2, hi: 900, tag3: "service"},
-	{name: "http_requests_total", counter: true, lo: 1e6, hi: 500, tag3: "service"},
-	{name: "http_errors_total", counter: true, lo: 1e3, hi: 5, tag3: "service"},
-	{name: "disk_io_ops", counter: true, lo: 1e7, hi: 3000, tag3: "device"},
-	{name: "net_rx_bytes", counter: true, lo: 1e10, hi: 1e6, tag3: "iface"},
-	{name: "net_tx_bytes", counter: true, lo: 1e10, hi: 1e6, tag3: "iface"},
-	{name: "gc_pause_total_ms", counter: true, lo: 1e4, hi: 50},
-}
-
-var (
-	regions   = [...]string{"eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-south-1", "ap-northeast-1"}
-	tag3Value = map[string][]string{
-		"core":    {"0", "1", "2", "3", "4", "5", "6", "7"},
-		"mount":   {"/", "/var", "/data", "/home"},
-		"sensor":  {"cpu", "board", "nvme0", "ambient"},
-		"service": {"api", "auth", "billing", "search", "ingest"},
-		"device":  {"nvme0n1", "nvme1n1", "sda", "sdb"},
-		"iface":   {"eth0", "eth1", "lo"},
-	}
-)
-
-// hostCount is the number of distinct host tag values.
-const hostCount = 200
-
 // AppendBatch appends one generated batch of n metrics in format f to dst
 // and returns the extended slice. Timestamps lie in the ten seconds before
 // now; rng drives every choice, so equal seeds give equal batches.
@@ -110,7 +68,7 @@ func AppendBatch(dst []byte, f Format, n int, rng *rand.Rand, now time.Time) []b
 			vals := tag3Value[k.tag3]
 			t3 = vals[rng.IntN(len(vals))]
 		}
-		ts := nowMs - rng.Int64N(10_000)
+		ts := nowMs - rng.Int64N(timestampSpreadMs)
 		switch f {
 		case FormatJSON:
 			if i > 0 {

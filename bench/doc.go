@@ -28,6 +28,11 @@
 //     for every request that waited behind the stall. Requests that were
 //     due before the end of the run but never sent are reported as Unsent.
 //
+// The workload is defined once, in workload.go: the metric kinds, their
+// value ranges and tags. [AppendBatch] draws from it, and the wrk scripts
+// load bench/wrk/workload.lua, generated from it by [WriteWorkloadLua]
+// (go generate), so loadgen and `make loadtest` measure the same thing.
+//
 // Typical use is the loadgen command (cmd/loadgen); tests and tools can call
 // [Run] directly.
 package bench

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Side-by-side load test (`make loadtest`): builds MetricStream with the
 # io_uring writer, the three baselines and the orchestrator into bin/, then
-# runs bin/loadtest from the repository root. Arguments, and the words of
+# runs bin/loadtest from the repository root, which also writes the chart
+# bench/loadtest.svg (-svg). Arguments, and the words of
 # $LOADTEST_FLAGS before them, go to bin/loadtest (bin/loadtest -h lists
 # them); the report is printed on stdout.
 set -eu

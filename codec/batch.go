@@ -52,7 +52,13 @@ type Tag struct {
 type Metric struct {
 	Name  []byte
 	Value float64
-	Type  MetricType
+	// ValueText, when not empty, is Value written as a JSON number (RFC
+	// 8259 grammar) that reads back as exactly Value: the storage line
+	// copies it instead of formatting Value again. The JSON decoder sets
+	// it to the number as the body wrote it, a view like Name. Code that
+	// changes Value must clear it.
+	ValueText []byte
+	Type      MetricType
 	// HasTimestamp reports whether the input carried a timestamp; when it
 	// is false the encoder uses the time the server received the batch.
 	HasTimestamp bool

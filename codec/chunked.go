@@ -62,175 +62,230 @@ func (d *chunkDecoder) reset(maxBody int64, maxTrailer int) {
 // refused with 413 as soon as its size line ends, before any of its data.
 func (d *chunkDecoder) decode(b []byte, dst *[]byte) (n int, done bool, err error) {
 	for n < len(b) {
-		if d.state == chunkData {
-			k := int64(len(b) - n)
-			if k > d.left {
-				k = d.left
-			}
-			if dst != nil {
-				*dst = appendBounded(*dst, b[n:n+int(k)], int(d.maxBody))
-			}
-			n += int(k)
-			d.raw += k
-			d.left -= k
-			d.decoded += k
-			if d.left == 0 {
-				d.state = chunkDataCR
-			}
+		switch d.state {
+		case chunkData:
+			n += d.data(b[n:], dst)
 			continue
-		}
-		if d.state == chunkExt || d.state == chunkTrailerValue {
-			// Skip a run of plain bytes at once; extensions and trailer
-			// values allow the same bytes as a field value, and CR ends
-			// both. The byte-wise loop below handles whatever ends the run.
-			j := n
-			for j < len(b) && httpValueTable[b[j]] {
-				j++
+		case chunkExt, chunkTrailerValue:
+			k, err := d.skipRun(b[n:])
+			if err != nil {
+				return n + k, false, err
 			}
-			if k := j - n; k > 0 {
-				used, limit := &d.lineLen, maxChunkLine
-				if d.state == chunkTrailerValue {
-					used, limit = &d.trailer, d.maxTrailer
-				}
-				if *used+k > limit {
-					over := limit - *used // bytes still allowed; the next one is too many
-					if d.state == chunkExt {
-						return n + over + 1, false, errChunk("chunk size line too long", d.raw+int64(over))
-					}
-					return n + over + 1, false, errTrailerTooLarge(d.maxTrailer)
-				}
-				*used += k
-				n = j
-				d.raw += int64(k)
+			if k > 0 {
+				n += k
 				continue
 			}
 		}
-
 		c := b[n]
 		at := d.raw // offset of c in the body, for messages
 		n++
 		d.raw++
-		switch d.state {
-		case chunkSize, chunkSizeWS, chunkExt:
-			if d.lineLen++; d.lineLen > maxChunkLine {
-				return n, false, errChunk("chunk size line too long", at)
-			}
-		case chunkTrailerStart, chunkTrailerName, chunkTrailerValue, chunkTrailerLF, chunkEndLF:
-			if d.trailer++; d.trailer > d.maxTrailer {
-				return n, false, errTrailerTooLarge(d.maxTrailer)
-			}
+		if err := d.countLine(at); err != nil {
+			return n, false, err
 		}
-
 		switch d.state {
-		case chunkSize:
-			if v, ok := hexValue(c); ok {
-				if d.size > (1<<63-1)>>4 {
-					return n, false, errChunk("chunk size overflows", at)
-				}
-				d.size = d.size<<4 | v
-				d.digits++
-				continue
-			}
-			if d.digits == 0 {
-				return n, false, errChunk("invalid chunk size", at)
-			}
-			switch c {
-			case '\r':
-				d.state = chunkSizeLF
-			case ';':
-				d.state = chunkExt
-			case ' ', '\t':
-				d.state = chunkSizeWS
-			case '\n':
-				return n, false, errChunk("missing CRLF after chunk size", at)
-			default:
-				return n, false, errChunk("invalid chunk size", at)
-			}
-		case chunkSizeWS:
-			switch c {
-			case ' ', '\t':
-			case ';':
-				d.state = chunkExt
-			case '\r':
-				d.state = chunkSizeLF
-			default:
-				return n, false, errChunk("invalid chunk size", at)
-			}
-		case chunkExt:
-			switch {
-			case c == '\r':
-				d.state = chunkSizeLF
-			case c == '\t', c >= 0x20 && c != 0x7f:
-			default:
-				return n, false, errChunk("invalid chunk extension: "+httpByteName(c), at)
-			}
-		case chunkSizeLF:
-			if c != '\n' {
-				return n, false, errChunk("missing CRLF after chunk size", at)
-			}
-			d.lineLen, d.digits = 0, 0
-			if d.size == 0 {
-				d.state = chunkTrailerStart
-				continue
-			}
-			if d.size > d.maxBody-d.decoded {
-				return n, false, errBodyTooLarge(int(d.maxBody))
-			}
-			d.left, d.size = d.size, 0
-			d.state = chunkData
-		case chunkDataCR:
-			if c != '\r' {
-				return n, false, errChunk("missing CRLF after chunk data", at)
-			}
-			d.state = chunkDataLF
-		case chunkDataLF:
-			if c != '\n' {
-				return n, false, errChunk("missing CRLF after chunk data", at)
-			}
-			d.state = chunkSize
-		case chunkTrailerStart:
-			switch {
-			case c == '\r':
-				d.state = chunkEndLF
-			case httpTokenTable[c]:
-				d.state = chunkTrailerName
-			case c == ' ' || c == '\t':
-				return n, false, errChunk("invalid trailer field: obsolete line folding", at)
-			default:
-				return n, false, errChunk("invalid trailer field: "+httpByteName(c), at)
-			}
-		case chunkTrailerName:
-			switch {
-			case c == ':':
-				d.state = chunkTrailerValue
-			case httpTokenTable[c]:
-			default:
-				return n, false, errChunk("invalid trailer field name: "+httpByteName(c), at)
-			}
-		case chunkTrailerValue:
-			switch {
-			case c == '\r':
-				d.state = chunkTrailerLF
-			case httpValueTable[c]:
-			default:
-				return n, false, errChunk("invalid trailer field value: "+httpByteName(c), at)
-			}
-		case chunkTrailerLF:
-			if c != '\n' {
-				return n, false, errChunk("missing CRLF after trailer field", at)
-			}
-			d.state = chunkTrailerStart
-		case chunkEndLF:
-			if c != '\n' {
-				return n, false, errChunk("missing CRLF at end of chunked body", at)
-			}
-			d.state = chunkEnd
-			return n, true, nil
+		case chunkSize, chunkSizeWS, chunkExt, chunkSizeLF:
+			err = d.sizeLine(c, at)
+		case chunkDataCR, chunkDataLF:
+			err = d.dataEnd(c, at)
 		default:
-			panic("BUG: codec: chunk decoder in state " + strconv.Itoa(int(d.state)))
+			done, err = d.trailerLine(c, at)
+		}
+		if err != nil || done {
+			return n, done, err
 		}
 	}
 	return n, false, nil
+}
+
+// data consumes chunk data from b, up to the end of the chunk.
+func (d *chunkDecoder) data(b []byte, dst *[]byte) int {
+	k := int64(len(b))
+	if k > d.left {
+		k = d.left
+	}
+	if dst != nil {
+		*dst = appendBounded(*dst, b[:k], int(d.maxBody))
+	}
+	d.raw += k
+	d.left -= k
+	d.decoded += k
+	if d.left == 0 {
+		d.state = chunkDataCR
+	}
+	return int(k)
+}
+
+// skipRun consumes a run of plain bytes of a chunk extension or a trailer
+// value at once; both allow the bytes of a field value, and CR ends both.
+// The byte-wise path handles whatever ends the run. On error, k is the
+// bytes consumed up to and including the first one over the limit.
+func (d *chunkDecoder) skipRun(b []byte) (k int, err error) {
+	for k < len(b) && httpValueTable[b[k]] {
+		k++
+	}
+	if k == 0 {
+		return 0, nil
+	}
+	used, limit := &d.lineLen, maxChunkLine
+	if d.state == chunkTrailerValue {
+		used, limit = &d.trailer, d.maxTrailer
+	}
+	if *used+k > limit {
+		over := limit - *used // bytes still allowed; the next one is too many
+		if d.state == chunkExt {
+			return over + 1, errChunk("chunk size line too long", d.raw+int64(over))
+		}
+		return over + 1, errTrailerTooLarge(d.maxTrailer)
+	}
+	*used += k
+	d.raw += int64(k)
+	return k, nil
+}
+
+// countLine counts the byte at offset at against the limit of the line it
+// belongs to: the chunk size line or the trailer section.
+func (d *chunkDecoder) countLine(at int64) error {
+	switch d.state {
+	case chunkSize, chunkSizeWS, chunkExt:
+		if d.lineLen++; d.lineLen > maxChunkLine {
+			return errChunk("chunk size line too long", at)
+		}
+	case chunkTrailerStart, chunkTrailerName, chunkTrailerValue, chunkTrailerLF, chunkEndLF:
+		if d.trailer++; d.trailer > d.maxTrailer {
+			return errTrailerTooLarge(d.maxTrailer)
+		}
+	}
+	return nil
+}
+
+// sizeLine takes byte c, at offset at, of a chunk size line: hex digits,
+// optional whitespace and extensions, CRLF.
+func (d *chunkDecoder) sizeLine(c byte, at int64) error {
+	switch d.state {
+	case chunkSize:
+		if v, ok := hexValue(c); ok {
+			if d.size > (1<<63-1)>>4 {
+				return errChunk("chunk size overflows", at)
+			}
+			d.size = d.size<<4 | v
+			d.digits++
+			return nil
+		}
+		if d.digits == 0 {
+			return errChunk("invalid chunk size", at)
+		}
+		switch c {
+		case '\r':
+			d.state = chunkSizeLF
+		case ';':
+			d.state = chunkExt
+		case ' ', '\t':
+			d.state = chunkSizeWS
+		case '\n':
+			return errChunk("missing CRLF after chunk size", at)
+		default:
+			return errChunk("invalid chunk size", at)
+		}
+	case chunkSizeWS:
+		switch c {
+		case ' ', '\t':
+		case ';':
+			d.state = chunkExt
+		case '\r':
+			d.state = chunkSizeLF
+		default:
+			return errChunk("invalid chunk size", at)
+		}
+	case chunkExt:
+		switch {
+		case c == '\r':
+			d.state = chunkSizeLF
+		case c == '\t', c >= 0x20 && c != 0x7f:
+		default:
+			return errChunk("invalid chunk extension: "+httpByteName(c), at)
+		}
+	case chunkSizeLF:
+		if c != '\n' {
+			return errChunk("missing CRLF after chunk size", at)
+		}
+		d.lineLen, d.digits = 0, 0
+		if d.size == 0 {
+			d.state = chunkTrailerStart
+			return nil
+		}
+		if d.size > d.maxBody-d.decoded {
+			return errBodyTooLarge(int(d.maxBody))
+		}
+		d.left, d.size = d.size, 0
+		d.state = chunkData
+	}
+	return nil
+}
+
+// dataEnd takes byte c, at offset at, of the CRLF after chunk data.
+func (d *chunkDecoder) dataEnd(c byte, at int64) error {
+	switch d.state {
+	case chunkDataCR:
+		if c != '\r' {
+			return errChunk("missing CRLF after chunk data", at)
+		}
+		d.state = chunkDataLF
+	case chunkDataLF:
+		if c != '\n' {
+			return errChunk("missing CRLF after chunk data", at)
+		}
+		d.state = chunkSize
+	}
+	return nil
+}
+
+// trailerLine takes byte c, at offset at, of the trailer section and the
+// final CRLF; done reports the end of the body.
+func (d *chunkDecoder) trailerLine(c byte, at int64) (done bool, err error) {
+	switch d.state {
+	case chunkTrailerStart:
+		switch {
+		case c == '\r':
+			d.state = chunkEndLF
+		case httpTokenTable[c]:
+			d.state = chunkTrailerName
+		case c == ' ' || c == '\t':
+			return false, errChunk("invalid trailer field: obsolete line folding", at)
+		default:
+			return false, errChunk("invalid trailer field: "+httpByteName(c), at)
+		}
+	case chunkTrailerName:
+		switch {
+		case c == ':':
+			d.state = chunkTrailerValue
+		case httpTokenTable[c]:
+		default:
+			return false, errChunk("invalid trailer field name: "+httpByteName(c), at)
+		}
+	case chunkTrailerValue:
+		switch {
+		case c == '\r':
+			d.state = chunkTrailerLF
+		case httpValueTable[c]:
+		default:
+			return false, errChunk("invalid trailer field value: "+httpByteName(c), at)
+		}
+	case chunkTrailerLF:
+		if c != '\n' {
+			return false, errChunk("missing CRLF after trailer field", at)
+		}
+		d.state = chunkTrailerStart
+	case chunkEndLF:
+		if c != '\n' {
+			return false, errChunk("missing CRLF at end of chunked body", at)
+		}
+		d.state = chunkEnd
+		return true, nil
+	default:
+		panic("BUG: codec: chunk decoder in state " + strconv.Itoa(int(d.state)))
+	}
+	return false, nil
 }
 
 // hexValue returns the value of a hex digit.

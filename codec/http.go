@@ -713,120 +713,137 @@ func httpLooksLikeVersion(v []byte) bool {
 // parseHeaderLine parses one "name: value" line; lo is the line's offset in
 // the request.
 func (p *Parser) parseHeaderLine(line []byte, lo int) error {
-	n := p.lineNo // 1 for the first header line
+	name, vlo, vhi, err := splitHeaderLine(line, p.lineNo)
+	if err != nil {
+		return err
+	}
+	return p.applyHeader(name, line[vlo:vhi], mkSpan(lo+vlo, lo+vhi))
+}
+
+// splitHeaderLine checks the syntax of a header line (field-name ":" OWS
+// field-value OWS) and returns the name and the bounds of the value
+// without its surrounding whitespace. n is the line's number, for errors.
+func splitHeaderLine(line []byte, n int) (name []byte, vlo, vhi int, err error) {
 	if line[0] == ' ' || line[0] == '\t' {
-		return errHeaderLine(n, "obsolete line folding")
+		return nil, 0, 0, errHeaderLine(n, "obsolete line folding")
 	}
 	i := 0
 	for i < len(line) && httpTokenTable[line[i]] {
 		i++
 	}
 	if i == len(line) {
-		return errHeaderLine(n, "missing colon")
+		return nil, 0, 0, errHeaderLine(n, "missing colon")
 	}
 	if c := line[i]; c != ':' {
-		switch {
-		case bytes.IndexByte(line[i:], ':') < 0:
-			return errHeaderLine(n, "missing colon")
-		case c == ' ' || c == '\t':
-			j := i
-			for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
-				j++
-			}
-			if j < len(line) && line[j] == ':' {
-				return errHeaderLine(n, "whitespace before colon")
-			}
-			return errHeaderLine(n, "whitespace in field name")
-		default:
-			return errHeaderLine(n, httpByteName(c)+" in field name")
-		}
+		return nil, 0, 0, errHeaderLine(n, badFieldName(line, i))
 	}
 	if i == 0 {
-		return errHeaderLine(n, "empty field name")
+		return nil, 0, 0, errHeaderLine(n, "empty field name")
 	}
-	name := line[:i]
-	vlo := i + 1
+	vlo = i + 1
 	if j := httpInvalidValueByte(line[vlo:]); j >= 0 {
-		return errHeaderLine(n, httpByteName(line[vlo+j])+" in field value")
+		return nil, 0, 0, errHeaderLine(n, httpByteName(line[vlo+j])+" in field value")
 	}
-	vhi := len(line)
+	vhi = len(line)
 	for vlo < vhi && (line[vlo] == ' ' || line[vlo] == '\t') {
 		vlo++
 	}
 	for vhi > vlo && (line[vhi-1] == ' ' || line[vhi-1] == '\t') {
 		vhi--
 	}
-	value := line[vlo:vhi]
-	sp := mkSpan(lo+vlo, lo+vhi)
+	return line[:i], vlo, vhi, nil
+}
 
-	// Dispatch on length first: most header lines are decided by one
-	// integer compare. Names are token bytes, so httpNameIs applies.
+// badFieldName says why line[i], which is neither a token byte nor the
+// colon, cannot stand where the field name is.
+func badFieldName(line []byte, i int) string {
+	c := line[i]
+	switch {
+	case bytes.IndexByte(line[i:], ':') < 0:
+		return "missing colon"
+	case c == ' ' || c == '\t':
+		j := i
+		for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
+			j++
+		}
+		if j < len(line) && line[j] == ':' {
+			return "whitespace before colon"
+		}
+		return "whitespace in field name"
+	}
+	return httpByteName(c) + " in field name"
+}
+
+// applyHeader records what a header the server acts on says. sp is the
+// value's span in the header block. Dispatch is on length first: most
+// header lines are decided by one integer compare.
+func (p *Parser) applyHeader(name, value []byte, sp httpSpan) error {
+	n := p.lineNo
 	switch len(name) {
 	case 4:
-		if httpNameIs(name, "host") {
+		if EqualFoldASCII(name, "host") {
 			if p.hostSeen {
 				return errHeaderLine(n, "duplicate host")
 			}
 			p.hostSeen = true
 		}
 	case 6:
-		if httpNameIs(name, "accept") {
-			if !p.accept.ok {
-				p.accept = sp
-			}
-		} else if httpNameIs(name, "expect") {
+		if EqualFoldASCII(name, "accept") {
+			setFirst(&p.accept, sp)
+		} else if EqualFoldASCII(name, "expect") {
 			httpEachElement(value, func(e []byte) bool {
-				if httpEqualFold(e, "100-continue") {
-					p.expect100 = true
-				}
+				p.expect100 = p.expect100 || EqualFoldASCII(e, "100-continue")
 				return true
 			})
 		}
 	case 10:
-		if httpNameIs(name, "connection") {
+		if EqualFoldASCII(name, "connection") {
 			httpEachElement(value, func(e []byte) bool {
-				if httpEqualFold(e, "close") {
-					p.connClose = true
-				} else if httpEqualFold(e, "keep-alive") {
-					p.connKeepAlive = true
-				}
+				p.connClose = p.connClose || EqualFoldASCII(e, "close")
+				p.connKeepAlive = p.connKeepAlive || EqualFoldASCII(e, "keep-alive")
 				return true
 			})
-		} else if httpNameIs(name, "user-agent") {
-			if !p.ua.ok {
-				p.ua = sp
-			}
+		} else if EqualFoldASCII(name, "user-agent") {
+			setFirst(&p.ua, sp)
 		}
 	case 12:
-		if httpNameIs(name, "content-type") {
-			if p.ctype.ok {
-				return errHeaderLine(n, "duplicate content-type")
-			}
-			p.ctype = sp
+		if EqualFoldASCII(name, "content-type") {
+			return setOnce(&p.ctype, sp, n, "content-type")
 		}
 	case 13:
-		if httpNameIs(name, "authorization") {
-			if p.auth.ok {
-				return errHeaderLine(n, "duplicate authorization")
-			}
-			p.auth = sp
+		if EqualFoldASCII(name, "authorization") {
+			return setOnce(&p.auth, sp, n, "authorization")
 		}
 	case 14:
-		if httpNameIs(name, "content-length") {
+		if EqualFoldASCII(name, "content-length") {
 			return p.parseContentLength(value, n)
 		}
 	case 16:
-		if httpNameIs(name, "content-encoding") {
-			if p.cenc.ok {
-				return errHeaderLine(n, "duplicate content-encoding")
-			}
-			p.cenc = sp
+		if EqualFoldASCII(name, "content-encoding") {
+			return setOnce(&p.cenc, sp, n, "content-encoding")
 		}
 	case 17:
-		if httpNameIs(name, "transfer-encoding") {
+		if EqualFoldASCII(name, "transfer-encoding") {
 			return p.parseTransferEncoding(value, n)
 		}
 	}
+	return nil
+}
+
+// setFirst keeps the first occurrence of a header that may repeat.
+func setFirst(dst *httpSpan, sp httpSpan) {
+	if !dst.ok {
+		*dst = sp
+	}
+}
+
+// setOnce records a header that must not repeat; a second one is an error
+// on line n.
+func setOnce(dst *httpSpan, sp httpSpan, n int, name string) error {
+	if dst.ok {
+		return errHeaderLine(n, "duplicate "+name)
+	}
+	*dst = sp
 	return nil
 }
 
@@ -882,7 +899,7 @@ func (p *Parser) parseTransferEncoding(v []byte, n int) error {
 			bad = "invalid transfer-encoding"
 			return false
 		}
-		p.teLastChunked = httpEqualFold(name, "chunked")
+		p.teLastChunked = EqualFoldASCII(name, "chunked")
 		if p.teLastChunked {
 			if params {
 				bad = "parameters on chunked transfer coding"
@@ -962,34 +979,23 @@ func httpTrimOWS(b []byte) []byte {
 	return b
 }
 
-// httpNameIs reports whether the field name b equals lower, a lowercase
-// constant of letters and '-', ignoring case. b must consist of tchar: among
-// those, only letters change under |0x20 into a letter, and only '-' maps
-// to '-', so OR-ing in the case bit is an exact fold.
-func httpNameIs(b []byte, lower string) bool {
+// EqualFoldASCII reports whether b equals lower, a constant of lower-case
+// ASCII, ignoring ASCII case in b: 'A' to 'Z' match 'a' to 'z' and every
+// other byte matches only itself. It is the package's one case-insensitive
+// comparison, for header names and tokens, and does not allocate.
+func EqualFoldASCII(b []byte, lower string) bool {
 	if len(b) != len(lower) {
 		return false
 	}
 	for i := 0; i < len(b); i++ {
-		if b[i]|0x20 != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// httpEqualFold reports whether b equals lower, a lowercase ASCII
-// constant, ignoring ASCII case. It does not allocate.
-func httpEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
+		c := lower[i]
+		// |0x20 folds exactly when lower[i] is a letter; for other bytes
+		// it would also match a byte 0x20 below.
+		if c >= 'a' && c <= 'z' {
+			if b[i]|0x20 != c {
+				return false
+			}
+		} else if b[i] != c {
 			return false
 		}
 	}

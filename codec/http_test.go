@@ -650,3 +650,24 @@ func TestInvalidValueByte(t *testing.T) {
 		}
 	}
 }
+
+func TestEqualFoldASCII(t *testing.T) {
+	f := func(b, lower string, want bool) {
+		t.Helper()
+		if got := EqualFoldASCII([]byte(b), lower); got != want {
+			t.Fatalf("EqualFoldASCII(%q, %q) = %v; want %v", b, lower, got, want)
+		}
+	}
+	f("Content-Type", "content-type", true)
+	f("CONTENT-TYPE", "content-type", true)
+	f("gzip", "gzip", true)
+	f("", "", true)
+	f("gzi", "gzip", false)
+	f("gzipp", "gzip", false)
+	f("content\rtype", "content-type", false) // '\r' is '-' with the case bit off
+	f("x\x00gzip", "x-gzip", false)
+	f("100-CONTINUE", "100-continue", true)
+	f("\x10\x00", "0 ", false)
+	f("\xc1", "a", false)
+	f("[", "{", false)
+}

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -638,6 +639,37 @@ func checkDifferential(t *testing.T, d *JSONDecoder, b *Batch, body []byte, maxB
 			}
 		}
 	}
+	checkStoredLines(t, b)
+}
+
+// checkStoredLines encodes a decoded batch and checks every storage line
+// with encoding/json: valid JSON holding the metric, its value bit for bit
+// (the number text is copied from the body when short enough), and the
+// same bytes AppendLine writes for the metric alone.
+func checkStoredLines(t *testing.T, b *Batch) {
+	t.Helper()
+	client := []byte("c\"1\xff")
+	const receivedMs = 1795713606123
+	lines := AppendBatch(nil, b, client, receivedMs)
+	for i := range b.Metrics {
+		m := &b.Metrics[i]
+		end := bytes.IndexByte(lines, '\n') + 1
+		if end == 0 {
+			t.Fatalf("stored lines end before metric %d", i)
+		}
+		line := lines[:end]
+		lines = lines[end:]
+		checkLine(t, line, m, b.MetricTags(i), client, receivedMs)
+		if alone := AppendLine(nil, m, b.MetricTags(i), client, receivedMs); !bytes.Equal(line, alone) {
+			t.Fatalf("metric %d: AppendBatch wrote %q; AppendLine %q", i, line, alone)
+		}
+		if len(m.ValueText) > 0 && !bytes.Contains(line, append(append([]byte(`,"value":`), m.ValueText...), ',')) {
+			t.Fatalf("metric %d: line %q does not hold the value text %q", i, line, m.ValueText)
+		}
+	}
+	if len(lines) != 0 {
+		t.Fatalf("stored lines: %q left after the last metric", lines)
+	}
 }
 
 // jsonCorpus is the seed corpus of the differential test and the fuzzer:
@@ -724,5 +756,26 @@ func TestDecodeDifferential(t *testing.T) {
 				checkDifferential(t, &d, &b, mut, 4)
 			}
 		}
+	}
+}
+
+// TestRawKeys checks the little-endian images knownKey compares with.
+func TestRawKeys(t *testing.T) {
+	image := func(s string) uint64 {
+		var b [8]byte
+		copy(b[:], s)
+		return binary.LittleEndian.Uint64(b[:])
+	}
+	for _, c := range []struct {
+		got  uint64
+		text string
+	}{{rawName, `"name"`}, {rawValue, `"value"`}, {rawType, `"type"`}, {rawTags, `"tags"`}, {rawTimesta, `"timesta`}, {rawMP, `mp"`},
+		{rawGauge, `"gauge"`}, {rawCounter, `"counter`}, {rawHistogr, `"histogr`}, {rawSummary, `"summary`}} {
+		if want := image(c.text); c.got != want {
+			t.Fatalf("image of %s: got %#x; want %#x", c.text, c.got, want)
+		}
+	}
+	if rawKeyBytes != len(`"timestamp"`) {
+		t.Fatalf("rawKeyBytes %d", rawKeyBytes)
 	}
 }

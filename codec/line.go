@@ -1,8 +1,8 @@
 package codec
 
 import (
-	"math"
-	"strconv"
+	"encoding/binary"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -16,150 +16,145 @@ import (
 // newline. The encoders append to dst and allocate only when dst must grow.
 
 // AppendBatch appends the storage lines of every metric of b, in order.
-// It is AppendLine for each metric, but formats a timestamp shared by
-// consecutive metrics (typically the receive time) only once.
+// It is AppendLine for each metric, but shares work between the lines:
+// the client id is escaped once, and the timestamp text is reused within
+// a millisecond and its date within a day.
 func AppendBatch(dst []byte, b *Batch, client []byte, receivedMs int64) []byte {
-	var tsBuf [timestampLen]byte
-	lastMs, ts := int64(0), []byte(nil)
+	var ts timestampCache
+	// Every line holds the same text from the end of the timestamp to the
+	// name: the first line writes it, the others copy it from there.
+	shared, sharedEnd := 0, 0
 	for i := range b.Metrics {
 		m := &b.Metrics[i]
 		ms := receivedMs
 		if m.HasTimestamp {
 			ms = m.TimestampMs
 		}
-		if ts == nil || ms != lastMs {
-			lastMs, ts = ms, AppendTimestamp(tsBuf[:0], ms)
+		dst = append(dst, ts.lineHead(ms)...)
+		if i == 0 {
+			shared = len(dst)
+			dst = appendClient(dst, client)
+			sharedEnd = len(dst)
+		} else {
+			dst = append(dst, dst[shared:sharedEnd]...)
 		}
-		dst = appendLine(dst, m, b.Tags[m.TagStart:m.TagEnd], client, ts)
+		dst = appendMetric(dst, m, b.Tags[m.TagStart:m.TagEnd])
 	}
 	return dst
 }
 
 // AppendLine appends the storage line of m, with its tags, including the
 // trailing '\n'. The timestamp is m.TimestampMs when m.HasTimestamp, else
-// receivedMs, clamped by AppendTimestamp. A non-finite value, which no
-// decoder of this package produces, is written as null so that the line
-// stays valid JSON.
+// receivedMs, clamped by AppendTimestamp. The value is m.ValueText when
+// set, else m.Value formatted as encoding/json formats it; a non-finite
+// value, which no decoder of this package produces, is written as null so
+// that the line stays valid JSON.
 func AppendLine(dst []byte, m *Metric, tags []Tag, client []byte, receivedMs int64) []byte {
 	ms := receivedMs
 	if m.HasTimestamp {
 		ms = m.TimestampMs
 	}
-	var tsBuf [timestampLen]byte
-	return appendLine(dst, m, tags, client, AppendTimestamp(tsBuf[:0], ms))
+	var ts timestampCache
+	dst = append(dst, ts.lineHead(ms)...)
+	dst = appendClient(dst, client)
+	return appendMetric(dst, m, tags)
 }
 
-// appendLine is AppendLine with the timestamp already formatted.
-func appendLine(dst []byte, m *Metric, tags []Tag, client, ts []byte) []byte {
-	dst = append(dst, `{"timestamp":"`...)
-	dst = append(dst, ts...)
+// appendClient appends the part of a line between the timestamp and the
+// name, which holds the client id.
+func appendClient(dst, client []byte) []byte {
 	dst = append(dst, `","client":`...)
 	dst = AppendJSONString(dst, client)
-	dst = append(dst, `,"name":`...)
+	return append(dst, `,"name":`...)
+}
+
+// typeAndTags holds, for each known type, the constant text from the end
+// of the value to the first tag.
+var typeAndTags = [...]string{
+	Gauge:     `,"type":"gauge","tags":{`,
+	Counter:   `,"type":"counter","tags":{`,
+	Histogram: `,"type":"histogram","tags":{`,
+	Summary:   `,"type":"summary","tags":{`,
+}
+
+// appendMetric appends the rest of a line from the name on.
+func appendMetric(dst []byte, m *Metric, tags []Tag) []byte {
 	dst = AppendJSONString(dst, m.Name)
 	dst = append(dst, `,"value":`...)
-	dst = appendFloat(dst, m.Value)
-	dst = append(dst, `,"type":`...)
-	if int(m.Type) < len(metricTypeNames) {
-		dst = append(dst, '"')
-		dst = append(dst, metricTypeNames[m.Type]...)
-		dst = append(dst, '"')
+	if len(m.ValueText) > 0 {
+		dst = append(dst, m.ValueText...)
 	} else {
-		dst = AppendJSONString(dst, []byte(m.Type.String()))
+		dst = appendFloat(dst, m.Value)
 	}
-	dst = append(dst, `,"tags":{`...)
+	if int(m.Type) < len(typeAndTags) {
+		dst = append(dst, typeAndTags[m.Type]...)
+	} else {
+		dst = append(dst, `,"type":`...)
+		dst = AppendJSONString(dst, []byte(m.Type.String()))
+		dst = append(dst, `,"tags":{`...)
+	}
 	for i := range tags {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendJSONString(dst, tags[i].Key)
-		dst = append(dst, ':')
-		dst = AppendJSONString(dst, tags[i].Value)
+		dst = appendTagText(dst, &tags[i])
 	}
 	return append(dst, "}}\n"...)
 }
 
-// appendFloat formats v as encoding/json formats a float64: the shortest
-// representation that reads back as v, in 'f' form for 1e-6 <= |v| < 1e21
-// and otherwise in 'e' form with a one- or two-digit negative exponent
-// written without padding ("1e-07" becomes "1e-7").
-func appendFloat(dst []byte, v float64) []byte {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(dst, "null"...)
-	}
-	abs := math.Abs(v)
-	// Fast path: an integral value below 2^53 prints as its integer digits
-	// in the 'f' format, exactly as AppendInt prints them (counters are
-	// mostly such). -0 keeps the slow path, which prints its sign.
-	if abs < 1<<53 && v == math.Trunc(v) && (v != 0 || !math.Signbit(v)) {
-		return strconv.AppendInt(dst, int64(v), 10)
-	}
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, v, format, -1, 64)
-	if format == 'e' {
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
+// appendTagText appends "key":"value"; plain strings, the common case, are
+// copied with the punctuation between them in one piece.
+func appendTagText(dst []byte, t *Tag) []byte {
+	mark := len(dst)
+	dst = append(dst, '"')
+	dst, plain := appendPlain(dst, t.Key)
+	if plain {
+		dst = append(dst, `":"`...)
+		if dst, plain = appendPlain(dst, t.Value); plain {
+			return append(dst, '"')
 		}
 	}
-	return dst
+	dst = AppendJSONString(dst[:mark], t.Key)
+	dst = append(dst, ':')
+	return AppendJSONString(dst, t.Value)
 }
 
-// timestampLen is the length of a timestamp AppendTimestamp writes.
-const timestampLen = len("2006-01-02T15:04:05.000Z")
-
-// AppendTimestamp appends ms, Unix milliseconds, as an RFC 3339 UTC time
-// with exactly three fraction digits: "2026-11-26T17:20:06.123Z". A value
-// outside [MinTimestampMs, MaxTimestampMs] is clamped to it, so that the
-// year always has four digits.
-func AppendTimestamp(dst []byte, ms int64) []byte {
-	// Shifted to count from MinTimestampMs, everything is unsigned.
-	u := uint64(max(MinTimestampMs, min(ms, MaxTimestampMs)) - MinTimestampMs)
-	y, mo, d := civilFromDays(u / 86400000)
-	rem := u % 86400000
-	sec := rem / 1000
-	frac := rem % 1000
-	dst = append(dst, twoDigits[2*(y/100):2*(y/100)+2]...)
-	dst = append(dst, twoDigits[2*(y%100):2*(y%100)+2]...)
-	dst = append(dst, '-', twoDigits[2*mo], twoDigits[2*mo+1], '-', twoDigits[2*d], twoDigits[2*d+1], 'T')
-	h, mi, s := sec/3600, sec/60%60, sec%60
-	dst = append(dst, twoDigits[2*h], twoDigits[2*h+1], ':', twoDigits[2*mi], twoDigits[2*mi+1], ':', twoDigits[2*s], twoDigits[2*s+1], '.')
-	return append(dst, byte('0'+frac/100), twoDigits[2*(frac%100)], twoDigits[2*(frac%100)+1], 'Z')
-}
-
-// twoDigits holds "00" to "99" back to back.
-const twoDigits = "0001020304050607080910111213141516171819" +
-	"2021222324252627282930313233343536373839" +
-	"4041424344454647484950515253545556575859" +
-	"6061626364656667686970717273747576777879" +
-	"8081828384858687888990919293949596979899"
-
-// civilFromDays converts days since 0000-01-01 to a proleptic Gregorian
-// date, the inverse of daysFromCivil (which counts from 1970) written for
-// unsigned arithmetic: the day is counted in 400-year eras that start on
-// 0000-03-01, and the 60 days of 0000-01-01 to 0000-02-29 are brought
-// into range by counting from one era earlier.
-func civilFromDays(days uint64) (y, m, d uint64) {
-	const daysBeforeMarch = 31 + 29 // in year 0000, a leap year
-	z := days + 146097 - daysBeforeMarch
-	era := z / 146097
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400 - 400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	if mp < 10 {
-		m = mp + 3
-	} else {
-		m = mp - 9
-		y++
+// appendPlain appends s when all its bytes are strSafe and so stand for
+// themselves in a JSON string, copying and checking eight bytes at a time
+// in one pass. Otherwise it reports false and dst has its old length,
+// though maybe a new array.
+func appendPlain(dst, s []byte) ([]byte, bool) {
+	n := len(dst)
+	if cap(dst)-n < len(s)+8 {
+		dst = slices.Grow(dst, len(s)+8)
 	}
-	return y, m, d
+	w := dst[n:cap(dst)] // room for s and an eight-byte store past it
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		if plainStop(x) != 0 {
+			return dst, false
+		}
+		binary.LittleEndian.PutUint64(w[i:], x)
+	}
+	if i < len(s) && len(s) >= 8 {
+		// The last word, overlapping what was already copied.
+		i = len(s) - 8
+		x := binary.LittleEndian.Uint64(s[i:])
+		if plainStop(x) != 0 {
+			return dst, false
+		}
+		binary.LittleEndian.PutUint64(w[i:], x)
+		i = len(s)
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !strSafe[c] {
+			return dst, false
+		}
+		w[i] = c
+	}
+	return dst[:n+len(s)], true
 }
 
 const hexDigits = "0123456789abcdef"
@@ -171,14 +166,17 @@ const hexDigits = "0123456789abcdef"
 // The result is what encoding/json produces with HTML escaping off.
 func AppendJSONString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
+	dst, plain := appendPlain(dst, s)
+	if plain {
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i := 0; ; {
+		if i = skipPlain(s, i); i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if strSafe[c] {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -173,7 +173,13 @@ func asDecoded(s []byte) string { return string([]rune(string(s))) }
 // checkRoundTrip encodes one line and parses it back with encoding/json.
 func checkRoundTrip(t *testing.T, m *Metric, tags []Tag, client []byte, receivedMs int64) {
 	t.Helper()
-	line := AppendLine(nil, m, tags, client, receivedMs)
+	checkLine(t, AppendLine(nil, m, tags, client, receivedMs), m, tags, client, receivedMs)
+}
+
+// checkLine parses the storage line of m back with encoding/json and
+// fails t unless it is one line holding m's fields.
+func checkLine(t *testing.T, line []byte, m *Metric, tags []Tag, client []byte, receivedMs int64) {
+	t.Helper()
 	if bytes.IndexByte(line, '\n') != len(line)-1 {
 		t.Fatalf("line %q: want exactly one newline, at the end", line)
 	}

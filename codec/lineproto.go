@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -270,17 +271,38 @@ func (d *LineProtocolDecoder) decode(p Precision, maxBatch int, b *Batch) error 
 // parseLine decodes one non-blank, non-comment line starting at d.pos and
 // consumes its end of line.
 func (d *LineProtocolDecoder) parseLine(p Precision, maxBatch int, b *Batch) error {
-	buf := d.buf
-
-	// Measurement.
 	measStart := d.pos
 	meas, ok := d.token(lpKindMeasurement)
 	if !ok {
 		return d.fail(measStart, lpMsgMissingMeasurement)
 	}
-
-	// Tag set: ",key=value" repeated, ended by a space.
 	tagStart := int32(len(b.Tags))
+	if err := d.parseTags(b); err != nil {
+		return err
+	}
+	firstMetric := len(b.Metrics)
+	if err := d.parseFields(meas, tagStart, int32(len(b.Tags)), maxBatch, b); err != nil {
+		return err
+	}
+	d.skipBlanks()
+	if !d.atEOL() {
+		ms, err := d.parseTimestamp(p)
+		if err != nil {
+			return err
+		}
+		for i := firstMetric; i < len(b.Metrics); i++ {
+			b.Metrics[i].HasTimestamp = true
+			b.Metrics[i].TimestampMs = ms
+		}
+	}
+	d.consumeEOL()
+	return nil
+}
+
+// parseTags reads the tag set, ",key=value" repeated, and the blanks that
+// end it, appending to b.Tags.
+func (d *LineProtocolDecoder) parseTags(b *Batch) error {
+	buf := d.buf
 	for d.pos < len(buf) && buf[d.pos] == ',' {
 		d.pos++
 		keyStart := d.pos
@@ -297,9 +319,8 @@ func (d *LineProtocolDecoder) parseLine(p Precision, maxBatch int, b *Batch) err
 		if !ok {
 			return d.fail(valStart, lpMsgMissingTagValue)
 		}
-		b.Tags = append(b.Tags, Tag{Key: key, Value: val})
+		appendTag(b, key, val)
 	}
-	tagEnd := int32(len(b.Tags))
 	if d.pos >= len(buf) || buf[d.pos] != ' ' {
 		// Only a line end can stop a measurement or tag value here.
 		return d.fail(d.pos, lpMsgMissingFields)
@@ -308,9 +329,14 @@ func (d *LineProtocolDecoder) parseLine(p Precision, maxBatch int, b *Batch) err
 	if d.atEOL() {
 		return d.fail(d.pos, lpMsgMissingFields)
 	}
+	return nil
+}
 
-	// Field set: "key=value" separated by commas.
-	firstMetric := len(b.Metrics)
+// parseFields reads the field set, "key=value" separated by commas, and
+// appends a metric for each numeric or boolean field; string fields are
+// validated and skipped. The metrics share the tags b.Tags[tagStart:tagEnd].
+func (d *LineProtocolDecoder) parseFields(meas []byte, tagStart, tagEnd int32, maxBatch int, b *Batch) error {
+	buf := d.buf
 	for {
 		keyStart := d.pos
 		keyRaw, keyEsc := d.scan(lpKindFieldKey)
@@ -321,7 +347,6 @@ func (d *LineProtocolDecoder) parseLine(p Precision, maxBatch int, b *Batch) err
 			return d.fail(d.pos, lpMsgMissingFieldEquals)
 		}
 		d.pos++
-		valStart := d.pos
 		if d.pos < len(buf) && buf[d.pos] == '"' {
 			if err := d.skipString(); err != nil {
 				return err
@@ -330,17 +355,9 @@ func (d *LineProtocolDecoder) parseLine(p Precision, maxBatch int, b *Batch) err
 				return d.fail(d.pos, lpMsgAfterString)
 			}
 		} else {
-			raw, _ := d.scan(lpKindFieldValue)
-			if len(raw) == 0 {
-				return d.fail(valStart, lpMsgMissingFieldValue)
-			}
-			if !d.atEOL() && buf[d.pos] != ',' && buf[d.pos] != ' ' && buf[d.pos] != '\t' {
-				// A lone '\r' inside the value.
-				return d.fail(valStart, lpMsgInvalidFieldValue)
-			}
-			v, msg := lpParseFieldValue(raw)
-			if msg != "" {
-				return d.fail(valStart, msg)
+			v, text, err := d.parseFieldValue()
+			if err != nil {
+				return err
 			}
 			name := d.metricName(meas, keyRaw, keyEsc)
 			if len(name) > MaxNameBytes {
@@ -350,44 +367,73 @@ func (d *LineProtocolDecoder) parseLine(p Precision, maxBatch int, b *Batch) err
 				return lpBatchTooLarge(maxBatch)
 			}
 			b.Metrics = append(b.Metrics, Metric{
-				Name: name, Value: v, Type: Gauge,
+				Name: name, Value: v, ValueText: text, Type: Gauge,
 				TagStart: tagStart, TagEnd: tagEnd,
 			})
 		}
-		if d.pos < len(buf) && buf[d.pos] == ',' {
-			d.pos++
-			continue
+		if d.pos >= len(buf) || buf[d.pos] != ',' {
+			return nil
 		}
-		break
+		d.pos++
 	}
+}
 
-	// Optional timestamp.
+// parseFieldValue reads a numeric or boolean field value at d.pos. text
+// is the value as a JSON number for the storage line to copy (see
+// Metric.ValueText), or nil when the value must be formatted: a boolean,
+// text that JSON does not allow ("1.", ".5", "+1", "007i"), an integer
+// written "-0", which JSON reads as -0 where the integer is 0, or text
+// longer than maxValueText.
+func (d *LineProtocolDecoder) parseFieldValue() (v float64, text []byte, err error) {
+	buf := d.buf
+	valStart := d.pos
+	raw, _ := d.scan(lpKindFieldValue)
+	if len(raw) == 0 {
+		return 0, nil, d.fail(valStart, lpMsgMissingFieldValue)
+	}
+	if !d.atEOL() && buf[d.pos] != ',' && buf[d.pos] != ' ' && buf[d.pos] != '\t' {
+		// A lone '\r' inside the value.
+		return 0, nil, d.fail(valStart, lpMsgInvalidFieldValue)
+	}
+	v, msg := lpParseFieldValue(raw)
+	if msg != "" {
+		return 0, nil, d.fail(valStart, msg)
+	}
+	text = raw
+	if c := raw[len(raw)-1]; c == 'i' || c == 'u' {
+		text = raw[:len(raw)-1]
+		if len(text) >= 2 && text[0] == '-' && text[1] == '0' {
+			return v, nil, nil
+		}
+	}
+	if len(text) > maxValueText || !isJSONNumber(text) {
+		return v, nil, nil
+	}
+	return v, text, nil
+}
+
+// parseTimestamp reads the timestamp at d.pos, in precision p, and the
+// blanks after it, and returns it in Unix milliseconds.
+func (d *LineProtocolDecoder) parseTimestamp(p Precision) (int64, error) {
+	buf := d.buf
+	tsStart := d.pos
+	raw, _ := d.scan(lpKindFieldValue)
+	if len(raw) == 0 || (!d.atEOL() && buf[d.pos] != ' ' && buf[d.pos] != '\t') {
+		return 0, d.fail(tsStart, lpMsgInvalidTimestamp)
+	}
+	ts, ok := lpParseInt(raw)
+	if !ok {
+		return 0, d.fail(tsStart, lpMsgInvalidTimestamp)
+	}
+	ms, ok := lpToMillis(ts, p)
+	if !ok || ms < MinTimestampMs || ms > MaxTimestampMs {
+		return 0, d.fail(tsStart, lpMsgTimestampRange)
+	}
 	d.skipBlanks()
 	if !d.atEOL() {
-		tsStart := d.pos
-		raw, _ := d.scan(lpKindFieldValue)
-		if len(raw) == 0 || (!d.atEOL() && buf[d.pos] != ' ' && buf[d.pos] != '\t') {
-			return d.fail(tsStart, lpMsgInvalidTimestamp)
-		}
-		ts, ok := lpParseInt(raw)
-		if !ok {
-			return d.fail(tsStart, lpMsgInvalidTimestamp)
-		}
-		ms, ok := lpToMillis(ts, p)
-		if !ok || ms < MinTimestampMs || ms > MaxTimestampMs {
-			return d.fail(tsStart, lpMsgTimestampRange)
-		}
-		d.skipBlanks()
-		if !d.atEOL() {
-			return d.fail(d.pos, lpMsgAfterTimestamp)
-		}
-		for i := firstMetric; i < len(b.Metrics); i++ {
-			b.Metrics[i].HasTimestamp = true
-			b.Metrics[i].TimestampMs = ms
-		}
+		return 0, d.fail(d.pos, lpMsgAfterTimestamp)
 	}
-	d.consumeEOL()
-	return nil
+	return ms, nil
 }
 
 // fail returns the LineError for offset off on the current line.
@@ -686,6 +732,14 @@ func lpParseUint(b []byte) (uint64, bool) {
 	}
 	var n uint64
 	if len(b) <= 19 { // fast path: 19 digits cannot overflow a uint64
+		for len(b) >= 8 {
+			x := binary.LittleEndian.Uint64(b)
+			if !eightDigits(x) {
+				return 0, false
+			}
+			n = n*1e8 + eightDigitsValue(x)
+			b = b[8:]
+		}
 		for _, c := range b {
 			c -= '0'
 			if c > 9 {

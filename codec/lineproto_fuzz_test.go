@@ -93,6 +93,8 @@ func FuzzDecodeLineProtocol(f *testing.F) {
 			}
 		}
 
+		checkStoredLines(t, &b1)
+
 		// Round trip.
 		enc := lpEncodeBatch(nil, &b1)
 		var d3 LineProtocolDecoder

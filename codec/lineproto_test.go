@@ -343,3 +343,45 @@ func TestDecodeLineProtocolNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestLineProtocolValueText checks which field values the storage line
+// copies as they came: those that are JSON numbers reading back as the
+// decoded value.
+func TestLineProtocolValueText(t *testing.T) {
+	f := func(field, want string, copied bool) {
+		t.Helper()
+		var d LineProtocolDecoder
+		var b Batch
+		if err := d.Decode([]byte("m "+field), PrecisionNS, 0, &b); err != nil {
+			t.Fatalf("Decode(%q): %v", field, err)
+		}
+		m := &b.Metrics[0]
+		if got := string(m.ValueText); got != want || (m.ValueText != nil) != copied {
+			t.Fatalf("Decode(%q): ValueText %q (nil %v); want %q", field, got, m.ValueText == nil, want)
+		}
+		checkStoredLines(t, &b)
+	}
+	f("value=75.5", "75.5", true)
+	f("value=-1e3", "-1e3", true)
+	f("value=3i", "3", true)
+	f("value=18446744073709551615u", "18446744073709551615", true)
+	f("value=-0.0", "-0.0", true)
+	f("value=-0i", "", false) // JSON reads -0 as -0.0; the integer is 0
+	f("value=007i", "", false)
+	f("value=1.", "", false)
+	f("value=.5", "", false)
+	f("value=t", "", false)
+	f("value=0.00000000000000000000000000000000001", "", false) // longer than maxValueText
+}
+
+func TestIsJSONNumber(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0": true, "-0": true, "1.5": true, "1e5": true, "1E+5": true, "-2.5e-3": true, "10": true,
+		"": false, "-": false, "01": false, "1.": false, ".5": false, "+1": false, "1e": false, "1e+": false,
+		"0x1": false, "1_0": false, "Inf": false, "NaN": false, "1.5.": false, " 1": false,
+	} {
+		if got := isJSONNumber([]byte(s)); got != want {
+			t.Fatalf("isJSONNumber(%q) = %v; want %v", s, got, want)
+		}
+	}
+}

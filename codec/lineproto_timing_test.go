@@ -51,3 +51,20 @@ func BenchmarkDecodeLineProtocol1000Escaped(b *testing.B) {
 	}
 	benchmarkDecodeLineProtocol(b, []byte(sb.String()))
 }
+
+// BenchmarkEncodeLineProtocol10 encodes the storage lines of the
+// BenchmarkDecodeLineProtocol10 batch, whose values are copied as written.
+func BenchmarkEncodeLineProtocol10(b *testing.B) {
+	var d LineProtocolDecoder
+	var batch Batch
+	if err := d.Decode(lpBody(10, "value=75.5"), PrecisionNS, 1000, &batch); err != nil {
+		b.Fatal(err)
+	}
+	client := []byte("client-1")
+	buf := AppendBatch(nil, &batch, client, 1795713606000)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		buf = AppendBatch(buf[:0], &batch, client, 1795713606000)
+	}
+}

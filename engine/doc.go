@@ -8,8 +8,9 @@
 //	                    │ token bucket: one CompareAndSwap on one int64
 //	Record(c, …)   ─▶ c's shard ring: one CompareAndSwap on the ring's tail
 //	                    ▼
-//	monitor goroutine: Drain every MonitorInterval ─▶ totals ─▶ Top
-//	                   EvictIdle every ClientTTL/8
+//	monitor goroutine: Drain every MonitorInterval ─▶ totals ─▶ ranking
+//	                   EvictIdle every ClientTTL/8             │ atomic pointer
+//	Top(n)         ─▶ a prefix of the published ranking: no lock, no sort
 //
 // # Token bucket representation
 //
@@ -42,24 +43,49 @@
 // itself published through an atomic pointer. Lookups compare the 64-bit
 // hash, then the bytes, and never lock. A per-shard mutex serialises the slow
 // path (a client not found): it looks again, and inserts by storing into a nil
-// slot of the current table. Slots are never cleared in place: growth and
-// eviction build a new table and publish it, so readers of the old one see a
-// consistent set and no tombstones are needed. The identifier is copied when
-// the client is created; the caller's slice is never retained.
+// slot of the current table. Slots are never cleared in place, so no
+// tombstones are needed. The identifier is copied when the client is
+// created; the caller's slice is never retained.
 //
-// A full shard evicts an eighth of its clients at once: every client idle for
-// longer than ClientTTL and, if that is fewer, the least recently seen ones,
-// found by an expected-linear quickselect on last-seen times. One O(n)
-// rebuild per n/8 inserts is amortised O(1) per insert. The monitor also
-// sweeps TTL-expired clients (EvictIdle). Last-seen times are refreshed at
-// most once a millisecond per client, so refused requests stay read-only.
+// Growth and eviction are passes, done a little at a time. A pass publishes
+// a new table whose prev is the old one; each insert of a new client then
+// moves one window of 32 old slots into the new table, evicting on the way
+// the clients last seen before the pass's cutoff. Until the pass ends,
+// lookups that miss in the new table look in the old one (skipping the
+// evicted). So one request, even from a client inventing a new id every
+// time, does O(32) slots of work, plus, when it starts a pass, the
+// sampling of 64 last-seen times described below; no request rebuilds a table. The new table is the shard's
+// spare, which the monitor allocated off the request path (the request
+// allocates it only when the monitor has not caught up, or for growth). The
+// monitor also ends passes left unfinished after each drain.
+//
+//   - Growth: a table about to pass half full gets a pass into one twice its
+//     size, which evicts nobody; it ends long before the new table is half
+//     full.
+//   - A full shard gets a pass into a table of the same size whose cutoff
+//     is the TTL's or, when later, the time below which about an eighth of
+//     the shard's clients were last seen, estimated from 64 of them (exact
+//     in shards of at most 64). An insert whose window evicted nobody while
+//     the shard is full evicts the least recently seen client of a window,
+//     so the bound always holds. A pass visits each client once
+//     and evicts about an eighth of the shard: amortised O(1) per insert.
+//     The eviction is approximately least-recently-seen.
+//   - The monitor sweeps TTL-expired clients (EvictIdle) with a pass of its
+//     own, moving 1024 slots per hold of the mutex, and then shrinks a
+//     mostly empty table with another.
+//
+// Last-seen times are refreshed at most once a millisecond per client, so
+// refused requests stay read-only.
 //
 // Memory, measured by TestClientMemory on amd64 with 14-byte identifiers:
 // about 100 bytes per tracked client (the 64-byte Client, its identifier
 // copy, table slots), plus about 90 bytes for its entry in the monitor's
 // totals: under 200 bytes per client in all, so 20 MB at the default
-// MaxClients. Each ring takes 24 bytes per event, RingSize × Shards in all
-// (1.5 MiB per shard at the default RingSize), allocated by New.
+// MaxClients. Once the monitor runs, each shard also keeps a spare table
+// for its next pass (8 bytes a slot, about 20 bytes per client of a full
+// shard). Each ring takes 24 bytes per event, RingSize × Shards in all
+// (1.5 MiB per shard at the default RingSize; 20 bytes per event on 32-bit
+// platforms), allocated by New.
 //
 // # Decision rings
 //
@@ -102,19 +128,27 @@
 //     Client.lastSeen: atomics written by any Admit. Client.evicted: set once
 //     under the shard's mutex. Client.tot: the monitor's (Engine.drainMu).
 //   - shard.tab: published under the shard's mutex, loaded by anyone; a
-//     table's slots are written only under that mutex, and only while the
-//     table is current.
+//     table's slots and prev are written only under that mutex, slots only
+//     while the table is current. The pass in progress, the client count
+//     and the table's load: the shard's mutex.
 //   - ring tail and dropped: shared by producers (any goroutine calling
 //     Record). ring head and reading of slots: the single consumer, whoever
 //     holds Engine.drainMu (the monitor, Drain, Stop).
-//   - Per-client totals: Engine.drainMu. Top copies out of them under that
-//     mutex, never on the request path. The totals are keyed by identifier
+//   - Per-client totals: Engine.drainMu. The totals are keyed by identifier
 //     and bounded by MaxClients: past it, the entries of evicted clients and
 //     then those with the fewest requests are dropped.
+//   - The ranking: after each drain that moved events, the holder of drainMu
+//     ranks the best max(MinRankDepth, largest n asked) totals (a heap pass
+//     over the totals and a sort of the heap) into a new immutable slice and
+//     publishes it with one atomic pointer store. Top loads the pointer and
+//     returns a prefix, so an event loop serving GET /clients or the
+//     Prometheus output never waits for a drain and never sorts.
 //
 // Lock order: drainMu and a shard's mutex are never held together.
 //
 // Hot words are padded: each shard starts with a cache line of padding and
 // keeps its table pointer, ring tail, drop counter and consumer head on
-// separate lines; each Client is exactly one 64-byte line.
+// separate lines; each Client is exactly one 64-byte line on every platform
+// (padded on 32-bit ones), and its 64-bit atomics are atomic.Int64 fields,
+// which are 8-byte aligned on 32-bit platforms too.
 package engine

@@ -92,11 +92,28 @@ type Config struct {
 // even after eviction; an evicted client is simply no longer found by Admit,
 // which creates a fresh one on the next request with that identifier.
 //
-// Layout: exactly one 64-byte cache line (checked at compile time), which the
-// Go allocator's 64-byte size class also aligns, so two clients never share a
-// line and the bucket word bounces only between the loops serving that one
-// client. On CPUs with 128-byte lines neighbours may share one.
+// Layout: exactly one clientLine (64 bytes) on every platform, checked at
+// compile time. The fields take the whole line on 64-bit platforms; on 32-bit
+// ones (shorter slice header and pointer) explicit padding fills it. Objects
+// of 64 bytes come from the Go allocator's 64-byte size class, whose slots
+// are 64-byte aligned, so two clients never share a line and the bucket word
+// bounces only between the loops serving that one client. On CPUs with
+// 128-byte lines neighbours may share one.
+//
+// The two atomic.Int64 fields are 8-byte aligned on 32-bit platforms too, as
+// the atomic types guarantee (a plain int64 would not be).
 type Client struct {
+	clientCore
+	_ [clientPad]byte
+
+	shard uint32 // index of the owning shard; immutable
+	// evicted is set once, under the shard's mu, when the client is removed
+	// from its shard.
+	evicted atomic.Bool
+}
+
+// clientCore holds the fields of Client that precede its padding.
+type clientCore struct {
 	hash uint64 // xxhash of id; immutable
 	id   []byte // private copy of the identifier; immutable
 
@@ -110,15 +127,21 @@ type Client struct {
 	// tot is this client's entry in the monitor's totals, or nil until the
 	// first event is drained. Owned by Engine.drainMu.
 	tot *totals
-
-	shard uint32 // index of the owning shard; immutable
-	// evicted is set once, under the shard's mu, when the client is removed
-	// from its shard's table.
-	evicted atomic.Bool
 }
 
-// Compile-time check that Client is exactly one 64-byte line.
-var _ = [1]struct{}{}[unsafe.Sizeof(Client{})^64]
+// clientLine is the size of a Client: the cache line of amd64 and of most
+// arm64 cores, and a size class of the Go allocator.
+const clientLine = 64
+
+// clientPad fills a Client up to clientLine: zero on 64-bit platforms, where
+// clientCore is 56 bytes, 8 on 32-bit ones (clientCore 48 bytes with its
+// alignment). A core grown past 56 bytes makes it negative, which does not
+// compile.
+const clientPad = clientLine - unsafe.Sizeof(clientCore{}) - unsafe.Sizeof(uint32(0)) - unsafe.Sizeof(atomic.Bool{})
+
+// Compile-time check that Client is exactly one clientLine, on every
+// platform: the index is out of range otherwise.
+var _ = [1]struct{}{}[unsafe.Sizeof(Client{})^clientLine]
 
 // ID returns the client's identifier. The slice is the client's own copy,
 // shared by every caller: do not modify it.
@@ -130,17 +153,24 @@ type shardNopad struct {
 
 	// tab is the client table, loaded by every Admit; replaced under mu.
 	tab atomic.Pointer[table]
+	// spare is an empty table for the next pass, allocated by the monitor
+	// off the request path, taken under mu by the pass that starts.
+	spare atomic.Pointer[table]
 
 	// ring carries the decision events of this shard's clients; its
 	// producer and consumer fields sit on lines of their own.
 	ring ring
 
-	// mu serialises the slow path: inserting a client, growing the table,
-	// evicting. Lookups never take it. It guards the fields below.
+	// mu serialises the slow path: inserting a client, and the passes that
+	// grow the table and evict. Lookups never take it. It guards the fields
+	// below.
 	mu       sync.Mutex
-	count    int          // clients in tab
+	count    int          // live clients: in tab, or in pass.from not yet moved
+	inTab    int          // clients in tab (its load)
+	pass     pass         // the pass in progress, if any
 	clients  atomic.Int64 // count, for Stats without mu
-	rebuilds int          // tables built since New, for tests of amortisation
+	passes   int          // passes started since New, for tests of amortisation
+	maxSteps int          // most pass windows one insert stepped, for tests
 }
 
 // shard owns a share of the clients (a lock-free table) and their ring of
@@ -178,6 +208,18 @@ type Engine struct {
 	drainMu sync.Mutex
 	totals  map[string]*totals
 
+	// ranking is the best totals sorted for Top, published by the holder of
+	// drainMu after each drain that moved events; read by anyone, never
+	// written once published. Nil until the first such drain.
+	ranking atomic.Pointer[ranking]
+	// rankWant is the largest n Top was asked for: raised by Top, read by
+	// publishLocked to size the ranking.
+	rankWant atomic.Int64
+
+	// spareWanted wakes the monitor to allocate spare tables; sent to
+	// without blocking by a pass that starts.
+	spareWanted chan struct{} // buffered, one wake-up
+
 	// life guards the monitor's lifecycle fields below.
 	life    sync.Mutex
 	started bool
@@ -199,7 +241,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Shards = runtime.GOMAXPROCS(0)
 	}
 	if cfg.Burst <= 0 {
-		cfg.Burst = max(1, int(math.Min(math.Ceil(cfg.Rate), math.MaxInt32)))
+		cfg.Burst = DefaultBurst(cfg.Rate)
 	}
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = DefaultMaxClients
@@ -230,19 +272,20 @@ func New(cfg Config) (*Engine, error) {
 	// but no more often than the drain.
 	sweepTicks := max(1, int(cfg.ClientTTL/8/cfg.MonitorInterval))
 	e := &Engine{
-		shards:     make([]shard, cfg.Shards),
-		nshards:    uint64(cfg.Shards),
-		lim:        lim,
-		perShard:   perShard,
-		evictBatch: max(1, perShard/8),
-		maxTotals:  cfg.MaxClients,
-		ttl:        int64(cfg.ClientTTL),
-		interval:   cfg.MonitorInterval,
-		sweepTicks: sweepTicks,
-		now:        cfg.Now,
-		totals:     make(map[string]*totals),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		shards:      make([]shard, cfg.Shards),
+		nshards:     uint64(cfg.Shards),
+		lim:         lim,
+		perShard:    perShard,
+		evictBatch:  max(1, perShard/8),
+		maxTotals:   cfg.MaxClients,
+		ttl:         int64(cfg.ClientTTL),
+		interval:    cfg.MonitorInterval,
+		sweepTicks:  sweepTicks,
+		now:         cfg.Now,
+		totals:      make(map[string]*totals),
+		stop:        make(chan struct{}),
+		spareWanted: make(chan struct{}, 1),
+		done:        make(chan struct{}),
 	}
 	for i := range e.shards {
 		s := &e.shards[i]
@@ -260,10 +303,11 @@ func New(cfg Config) (*Engine, error) {
 // id may be a view into a network buffer: Admit does not retain it, and
 // copies it when it creates a client.
 //
-// Fast path, for a known client: hash, an atomic table load and probe, one
-// CompareAndSwap when allowed (none when refused); no lock, no allocation.
-// Slow path, for a new client: the shard's mutex, an allocation, and now and
-// then a rebuild of the shard's table.
+// Fast path, for a known client: hash, an atomic table load and probe (two
+// probes while a pass moves the shard's clients), one CompareAndSwap when
+// allowed (none when refused); no lock, no allocation. Slow path, for a new
+// client: the shard's mutex, an allocation, and a bounded share of a table
+// pass: 32 slots moved, or the start of a pass (see the package doc).
 //
 // A request that races with the eviction of its own client is decided on the
 // evicted client's bucket; eviction picks idle or least recently seen clients,
@@ -273,7 +317,7 @@ func (e *Engine) Admit(id []byte, nowNanos int64) (c *Client, allowed bool, retr
 	h := xxhash.Sum64(id)
 	idx := h % e.nshards
 	s := &e.shards[idx]
-	c = s.tab.Load().find(h, id)
+	c = s.tab.Load().lookup(h, id)
 	if c == nil {
 		c = e.admitSlow(s, uint32(idx), h, id, nowNanos)
 	} else if nowNanos-c.lastSeen.Load() >= seenGranularity {

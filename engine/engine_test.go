@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -94,7 +95,8 @@ func TestNew(t *testing.T) {
 		{name: "ring too large", cfg: Config{RingSize: MaxRingSize * 2}, wantErr: ErrInvalidRingSize},
 		{name: "too many shards", cfg: Config{Shards: MaxShards + 1}, wantErr: ErrInvalidShards},
 		{name: "refill time overflows", cfg: Config{Rate: 1e-10, Burst: 1}, wantErr: ErrInvalidBurst},
-		{name: "burst overflows", cfg: Config{Rate: 1, Burst: 1 << 40}, wantErr: ErrInvalidBurst},
+		// 2^31−1 tokens of a second each: 68 years to refill, over the 2^60 ns bound.
+		{name: "burst overflows", cfg: Config{Rate: 1, Burst: math.MaxInt32}, wantErr: ErrInvalidBurst},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

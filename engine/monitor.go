@@ -45,9 +45,10 @@ func idString(c *Client) string {
 	return unsafe.String(&c.id[0], len(c.id))
 }
 
-// Drain moves every published event of every ring into the per-client totals.
-// The monitor calls it every MonitorInterval; tests and shutdown call it
-// directly. It consumes at most one ring's worth of events per shard, so it
+// Drain moves every published event of every ring into the per-client totals
+// and, if it moved any or Top asked for a deeper ranking, publishes a new
+// ranking of them for Top. The monitor
+// calls it every MonitorInterval; tests and shutdown call it directly. It consumes at most one ring's worth of events per shard, so it
 // returns even while producers keep pushing. Safe from any goroutine: callers
 // take turns as the rings' single consumer.
 func (e *Engine) Drain() {
@@ -66,6 +67,9 @@ func (e *Engine) Drain() {
 		}
 	}
 	e.ringEvents.Add(n)
+	if n > 0 || e.rankStaleLocked() {
+		e.publishLocked()
+	}
 }
 
 // addLocked adds one event to its client's totals. The caller holds drainMu.
@@ -132,6 +136,20 @@ func (e *Engine) pruneLocked(fresh *totals) {
 	}
 }
 
+// MinRankDepth is how many clients the monitor ranks for Top at least; it
+// ranks deeper once Top has been asked for more.
+const MinRankDepth = 1024
+
+// ranking is an immutable view of the best-ranked totals, sorted as Top
+// returns them: more requests first, then the smaller identifier. The holder
+// of drainMu publishes a new one after each drain that moved events; nobody
+// writes a published one.
+type ranking struct {
+	clients []ClientTotals
+	// truncated reports that more identifiers had totals than were ranked.
+	truncated bool
+}
+
 // better reports whether a ranks before b in Top: more requests, then the
 // smaller identifier.
 func better(a, b *totals) bool {
@@ -142,54 +160,35 @@ func better(a, b *totals) bool {
 	return a.id < b.id
 }
 
-// Top returns up to n clients with the most requests (allowed plus denied),
-// ties by identifier, as of the last drain. It is a copy, safe to keep and to
-// call from any goroutine; it holds drainMu for one pass over the totals with
-// a heap of n entries, off the request path.
-func (e *Engine) Top(n int) []ClientTotals {
-	if n <= 0 {
-		return nil
-	}
-	e.drainMu.Lock()
-	// h is a heap whose root is the worst of the best n seen so far.
-	h := make([]*totals, 0, min(n, len(e.totals)))
+// publishLocked replaces the published ranking with the best depth entries
+// of the totals, depth being the larger of MinRankDepth and the largest n
+// Top was asked for. One pass over the n tracked identifiers with a heap of
+// depth entries (most entries are turned away by one comparison with its
+// root), then a sort of the heap: O(n + depth log depth) for the usual case,
+// on whoever drains (the monitor, Drain, Stop), never on the request path.
+// The caller holds drainMu, which orders the publications of concurrent
+// drains.
+func (e *Engine) publishLocked() {
+	depth := int(max(MinRankDepth, e.rankWant.Load()))
+	// h is a heap whose root is the worst of the best entries seen so far.
+	h := make([]*totals, 0, min(depth, len(e.totals)))
 	for _, t := range e.totals {
 		switch {
-		case len(h) < n:
+		case len(h) < depth:
 			h = append(h, t)
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if !better(h[p], h[i]) {
-					break
-				}
-				h[p], h[i] = h[i], h[p]
-				i = p
-			}
+			siftUp(h, len(h)-1)
 		case better(t, h[0]):
 			h[0] = t
-			for i := 0; ; {
-				w, l, r := i, 2*i+1, 2*i+2
-				if l < len(h) && better(h[w], h[l]) {
-					w = l
-				}
-				if r < len(h) && better(h[w], h[r]) {
-					w = r
-				}
-				if w == i {
-					break
-				}
-				h[i], h[w] = h[w], h[i]
-				i = w
-			}
+			siftDown(h, 0)
 		}
 	}
-	out := make([]ClientTotals, len(h))
 	slices.SortFunc(h, func(a, b *totals) int {
 		if better(a, b) {
 			return -1
 		}
 		return 1
 	})
+	out := make([]ClientTotals, len(h))
 	for i, t := range h {
 		out[i] = ClientTotals{
 			ID:       t.id,
@@ -199,12 +198,79 @@ func (e *Engine) Top(n int) []ClientTotals {
 			LastSeen: time.Unix(0, t.lastSeen).UTC(),
 		}
 	}
-	e.drainMu.Unlock()
-	return out
+	e.ranking.Store(&ranking{clients: out, truncated: len(e.totals) > len(out)})
 }
 
-// Start starts the monitor goroutine, which drains the rings every
-// MonitorInterval and sweeps idle clients every eighth of ClientTTL. Calling
+// siftUp restores the heap order of h (worst entry at the root) after h[i]
+// was appended.
+func siftUp(h []*totals, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !better(h[p], h[i]) {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+// siftDown restores the heap order of h after h[i] was replaced.
+func siftDown(h []*totals, i int) {
+	for {
+		w, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && better(h[w], h[l]) {
+			w = l
+		}
+		if r < len(h) && better(h[w], h[r]) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
+	}
+}
+
+// Top returns up to n clients with the most requests (allowed plus denied),
+// ties by identifier, as of the last drain that moved events. It takes no
+// lock and does not sort: it loads the ranking the monitor published and
+// returns a prefix of it, so an event loop may call it. The result is shared
+// with other callers and must not be modified; it stays valid after later
+// drains, which publish new rankings rather than change this one.
+//
+// The ranking holds the best MinRankDepth clients, or as many as the largest
+// n asked for: the first call with an n above both may get fewer clients
+// than are tracked, and the next drain (within MonitorInterval) ranks deep
+// enough for it.
+func (e *Engine) Top(n int) []ClientTotals {
+	if n <= 0 {
+		return nil
+	}
+	for want := e.rankWant.Load(); int64(n) > want; want = e.rankWant.Load() {
+		if e.rankWant.CompareAndSwap(want, int64(n)) {
+			break
+		}
+	}
+	r := e.ranking.Load()
+	if r == nil {
+		return nil
+	}
+	n = min(n, len(r.clients))
+	return r.clients[:n:n]
+}
+
+// rankStaleLocked reports whether Top has been asked for more clients than
+// the published ranking holds while more have totals. The caller holds
+// drainMu.
+func (e *Engine) rankStaleLocked() bool {
+	r := e.ranking.Load()
+	return r != nil && r.truncated && e.rankWant.Load() > int64(len(r.clients))
+}
+
+// Start starts the monitor goroutine, which drains the rings and ends the
+// table passes in progress every MonitorInterval, and sweeps idle clients
+// every eighth of ClientTTL. Calling
 // Start again, or after Stop, does nothing.
 func (e *Engine) Start() {
 	e.life.Lock()
@@ -233,20 +299,26 @@ func (e *Engine) Stop() {
 }
 
 // monitor is the monitor goroutine's loop. Lock order: it takes drainMu (in
-// Drain) and each shard's mu (in EvictIdle) one at a time, never nested.
+// Drain) and each shard's mu (in finishPasses and EvictIdle) one at a time,
+// never nested. Between ticks it allocates the spare tables passes ask for.
 func (e *Engine) monitor() {
 	defer close(e.done)
 	tick := time.NewTicker(e.interval)
 	defer tick.Stop()
-	for n := 1; ; n++ {
+	for n := 1; ; {
 		select {
 		case <-e.stop:
 			return
+		case <-e.spareWanted:
+			e.makeSpares()
+			continue
 		case <-tick.C:
 		}
 		e.Drain()
+		e.finishPasses()
 		if n%e.sweepTicks == 0 {
 			e.EvictIdle(e.now())
 		}
+		n++
 	}
 }

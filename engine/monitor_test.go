@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -31,7 +32,7 @@ func TestDrainTop(t *testing.T) {
 	evs := []event{
 		{"b", 1, true, 10}, {"a", 2, true, 5}, {"b", 3, false, 0}, {"c", 4, true, 1},
 		{"a", 9, false, 0}, {"d", 5, true, 3}, {"b", 2, true, 7}, {"e", 1, false, 0},
-		{"big", 1, true, 1 << 40}, // clamped to 2^31−1
+		{"big", 1, true, math.MaxInt}, // clamped to 2^31−1 (on 64-bit platforms)
 	}
 	all := []ClientTotals{
 		{ID: "b", Allowed: 2, Denied: 1, Metrics: 17, LastSeen: at(3)},
@@ -228,5 +229,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestTopRanking checks the published ranking: a result stays as it was after
+// later drains, and a Top deeper than MinRankDepth is served in full from the
+// next drain on, even one that moved no events.
+func TestTopRanking(t *testing.T) {
+	const n = MinRankDepth + 100
+	e := newEngine(t, Config{Shards: 2, Rate: 0, RingSize: 4096})
+	var evs []event
+	for i := range n {
+		evs = append(evs, event{fmt.Sprintf("c%05d", i), 1, true, 1})
+	}
+	record(e, evs)
+	e.Drain()
+	held := slices.Clone(e.Top(3))
+	first := e.Top(3)
+	record(e, []event{{"c00002", 2, true, 1}, {"c00002", 2, true, 1}})
+	e.Drain()
+	if !slices.Equal(first, held) {
+		t.Fatalf("a Top result changed after a drain: got %v; want %v", first, held)
+	}
+	if got := e.Top(1); len(got) != 1 || got[0].ID != "c00002" || got[0].Allowed != 3 {
+		t.Fatalf("Top(1) after the drain: got %v; want c00002 with 3 allowed", got)
+	}
+	if got := e.Top(n); len(got) != MinRankDepth {
+		t.Fatalf("Top(%d) before a deeper ranking: got %d clients; want the %d ranked", n, len(got), MinRankDepth)
+	}
+	e.Drain() // no events: ranks deeper because Top asked for more
+	got := e.Top(n + 5)
+	if len(got) != n {
+		t.Fatalf("Top(%d) after a drain: got %d clients; want all %d", n+5, len(got), n)
+	}
+	if got[0].ID != "c00002" || got[1].ID != "c00000" || got[n-1].ID != fmt.Sprintf("c%05d", n-1) {
+		t.Fatalf("Top order: got %s, %s, …, %s; want c00002, c00000, …, c%05d", got[0].ID, got[1].ID, got[n-1].ID, n-1)
 	}
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,7 +13,7 @@ import (
 func lookup(e *Engine, id string) *Client {
 	b := []byte(id)
 	for i := range e.shards {
-		if c := e.shards[i].tab.Load().find(xxhashSum(b), b); c != nil {
+		if c := e.shards[i].tab.Load().lookup(xxhashSum(b), b); c != nil {
 			return c
 		}
 	}
@@ -134,8 +133,9 @@ func TestEvictIdle(t *testing.T) {
 }
 
 // TestMaxClientsBound floods the engine with invented identifiers from many
-// goroutines and checks the bound at every step, and that eviction is
-// amortised: one table rebuild per batch of inserts, plus the growth steps.
+// goroutines and checks the bound at every step, and that the work is
+// bounded: no insert steps more than a few pass windows, and passes are
+// amortised.
 func TestMaxClientsBound(t *testing.T) {
 	const (
 		maxClients = 1000
@@ -167,73 +167,193 @@ func TestMaxClientsBound(t *testing.T) {
 	if got, want := uint64(st.Clients)+st.Evicted, uint64(workers*perWorker); got != want {
 		t.Fatalf("clients + evicted: got %d; want %d inserted", got, want)
 	}
-	inserts := make([]int, len(e.shards))
-	for w := range workers {
-		for i := range perWorker {
-			inserts[xxhashSum(fmt.Appendf(nil, "w%d-%d", w, i))%uint64(len(e.shards))]++
-		}
-	}
 	for i := range e.shards {
 		s := &e.shards[i]
 		s.mu.Lock()
-		rebuilds := s.rebuilds
+		steps, passes := s.maxSteps, s.passes
 		s.mu.Unlock()
-		evictions := rebuilds - 5 // 16 → 512 slots for 250 clients: 5 growths
-		if limit := (inserts[i]-e.perShard)/e.evictBatch + 1; evictions > limit {
-			t.Errorf("shard %d: %d eviction rebuilds for %d inserts; want at most %d", i, evictions, inserts[i], limit)
+		if steps > 3 {
+			t.Errorf("shard %d: an insert stepped %d pass windows; want at most 3", i, steps)
+		}
+		// 16 → 512 slots: 5 growths; then a pass of 512 slots ends after at
+		// most 512/passWindow = 16 inserts, each making room.
+		if limit := 5 + workers*perWorker/16; passes > limit {
+			t.Errorf("shard %d: %d passes; want at most %d", i, passes, limit)
 		}
 	}
 }
 
-func TestSelectOldest(t *testing.T) {
-	gen := map[string]func(n int) []int64{
-		"random":   func(n int) []int64 { return randSeen(n, 1<<40) },
-		"few keys": func(n int) []int64 { return randSeen(n, 3) },
-		"all equal": func(n int) []int64 {
-			return make([]int64, n)
-		},
-		"sorted": func(n int) []int64 {
-			s := make([]int64, n)
-			for i := range s {
-				s[i] = int64(i)
-			}
-			return s
-		},
-		"reversed": func(n int) []int64 {
-			s := make([]int64, n)
-			for i := range s {
-				s[i] = int64(n - i)
-			}
-			return s
-		},
+// TestEvictionKeepsRecent checks that making room evicts the least recently
+// seen clients, approximately: after twice a shard's worth of newer clients
+// none of the first ones is left, except one that kept sending; and that one
+// insert steps at most a few windows of a large shard.
+func TestEvictionKeepsRecent(t *testing.T) {
+	const perShard = 20000
+	e := newEngine(t, Config{Shards: 1, Rate: 1e6, MaxClients: perShard, RingSize: 16})
+	now := base
+	id := func(prefix string, i int) []byte { return []byte(prefix + strconv.Itoa(i)) }
+	for i := range perShard {
+		now++
+		e.Admit(id("old-", i), now)
 	}
-	for name, g := range gen {
-		for _, n := range []int{1, 2, 7, 100, 1000} {
-			for _, k := range []int{0, 1, n / 8, n / 2, n - 1, n} {
-				seen := g(n)
-				a := make([]victim, n)
-				for i, s := range seen {
-					a[i] = victim{seen: s}
-				}
-				selectOldest(a, k)
-				slices.Sort(seen)
-				got := make([]int64, 0, k)
-				for _, v := range a[:k] {
-					got = append(got, v.seen)
-				}
-				slices.Sort(got)
-				if !slices.Equal(got, seen[:k]) {
-					t.Fatalf("%s n=%d k=%d: a[:k] = %v; want %v", name, n, k, got, seen[:k])
-				}
-			}
+	for i := range 2 * perShard {
+		now++
+		e.Admit(id("new-", i), now)
+		if i%100 == 0 {
+			e.Admit([]byte("old-7"), now) // active: seen again and again
 		}
+	}
+	var left []string
+	for i := range perShard {
+		if i != 7 && lookup(e, "old-"+strconv.Itoa(i)) != nil {
+			left = append(left, "old-"+strconv.Itoa(i))
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("%d of the oldest clients still tracked (e.g. %s); want none", len(left), left[0])
+	}
+	if lookup(e, "old-7") == nil {
+		t.Error("old-7, seen every 100 inserts, was evicted")
+	}
+	s := &e.shards[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := e.Stats(); st.Clients > perShard || st.Clients < perShard*3/4 {
+		t.Errorf("Stats.Clients: got %d; want between %d and %d", st.Clients, perShard*3/4, perShard)
+	}
+	if s.maxSteps > 3 {
+		t.Errorf("an insert stepped %d pass windows of %d slots; want at most 3", s.maxSteps, passWindow)
 	}
 }
 
-func randSeen(n int, span int64) []int64 {
-	s := make([]int64, n)
-	for i := range s {
-		s[i] = rand.Int64N(span)
+func TestEvictionCutoff(t *testing.T) {
+	sec := int64(time.Second)
+	cases := []struct {
+		name    string
+		clients int
+		seen    func(i int) int64 // seconds
+		ttl     time.Duration
+		now     int64 // seconds
+		want    func(cutoff int64) bool
+	}{
+		// 16 clients, batch 2: exact, the third oldest.
+		{"whole shard", 16, func(i int) int64 { return int64(100 - i) }, time.Hour, 200,
+			func(c int64) bool { return c == base+87*sec }},
+		// TTL later than the batch's time: every idle client goes.
+		{"ttl", 16, func(i int) int64 { return int64(100 - i) }, 10 * time.Second, 200,
+			func(c int64) bool { return c == base+190*sec }},
+		// 8 000 clients, batch 1 000: an estimate from 64, around the
+		// 1 000th oldest (seen at 1 000 s); at worst a few times off.
+		{"sampled", 8000, func(i int) int64 { return int64(i) }, 24 * time.Hour, 9000,
+			func(c int64) bool { return c > base+200*sec && c < base+3000*sec }},
 	}
-	return s
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, Config{Shards: 1, Rate: 1, MaxClients: tc.clients, ClientTTL: tc.ttl, RingSize: 16})
+			for i := range tc.clients {
+				e.Admit([]byte("c"+strconv.Itoa(i)), base+tc.seen(i)*sec)
+			}
+			s := &e.shards[0]
+			s.mu.Lock()
+			for s.pass.from != nil {
+				e.stepLocked(s, passWindow, false)
+			}
+			c := e.evictionCutoff(s, base+tc.now*sec)
+			s.mu.Unlock()
+			if !tc.want(c) {
+				t.Errorf("cutoff %ds after base; not what the case wants", (c-base)/sec)
+			}
+		})
+	}
+}
+
+// TestMonitorEndsPasses checks that a pass no insert steps any more is ended
+// by the monitor, so lookups go back to probing one table.
+func TestMonitorEndsPasses(t *testing.T) {
+	e := newEngine(t, Config{Shards: 1, Rate: 10, MaxClients: 4096, RingSize: 16,
+		MonitorInterval: time.Millisecond})
+	for i := range 3000 {
+		e.Admit([]byte("c"+strconv.Itoa(i)), base)
+		if e.shards[0].tab.Load().prev.Load() != nil && i > 2048 {
+			break // a growth pass is running
+		}
+	}
+	s := &e.shards[0]
+	if s.tab.Load().prev.Load() == nil {
+		t.Fatal("no pass in progress to end")
+	}
+	e.Start()
+	waitFor(t, "the monitor to end the pass", func() bool { return s.tab.Load().prev.Load() == nil })
+	if lookup(e, "c0") == nil || lookup(e, "c2048") == nil {
+		t.Fatal("clients lost by the pass")
+	}
+}
+
+// TestPassTakesSpare checks that a pass making room in a full shard starts
+// on the spare table the monitor allocated, not on one allocated by the
+// inserting request, and that the monitor then allocates the next spare.
+func TestPassTakesSpare(t *testing.T) {
+	const perShard = 64
+	e := newEngine(t, Config{Shards: 1, Rate: 10, MaxClients: perShard, RingSize: 16})
+	e.Start()
+	s := &e.shards[0]
+	for i := range perShard {
+		e.Admit([]byte("c"+strconv.Itoa(i)), base+int64(i))
+	}
+	waitFor(t, "the monitor to end the growth passes and allocate a spare", func() bool {
+		sp := s.spare.Load()
+		return s.tab.Load().prev.Load() == nil && sp != nil && len(sp.slots) == len(s.tab.Load().slots)
+	})
+	spare := s.spare.Load()
+	e.Admit([]byte("newcomer"), base+perShard) // full: starts an eviction pass
+	if got := s.tab.Load(); got != spare {
+		t.Fatalf("the eviction pass publishes %p; want the spare %p", got, spare)
+	}
+	waitFor(t, "the next spare", func() bool { sp := s.spare.Load(); return sp != nil && sp != spare })
+}
+
+// TestPassKeepsIdentity admits a fixed set of clients from several goroutines
+// while another inserts new ones, so that growth passes move the set between
+// tables, and checks that every Admit of an identifier returns the same
+// Client: a lookup during a pass never misses a client and creates a second.
+func TestPassKeepsIdentity(t *testing.T) {
+	const (
+		known   = 200
+		workers = 3
+		rounds  = 200
+		newOnes = 20000
+	)
+	e := newEngine(t, Config{Shards: 1, Rate: 0, MaxClients: 2 * newOnes, RingSize: 16})
+	first := make([]*Client, known)
+	for i := range first {
+		first[i], _, _ = e.Admit([]byte("known-"+strconv.Itoa(i)), base)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var buf []byte
+		for i := range newOnes {
+			buf = strconv.AppendInt(append(buf[:0], "new-"...), int64(i), 10)
+			e.Admit(buf, base)
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			for r := range rounds {
+				for i := range known {
+					j := (i + w*67 + r) % known
+					if c, _, _ := e.Admit([]byte("known-"+strconv.Itoa(j)), base); c != first[j] {
+						t.Errorf("known-%d: a second Client during a pass", j)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if st := e.Stats(); st.Clients != known+newOnes || st.Evicted != 0 {
+		t.Fatalf("Stats: got %+v; want %d clients, none evicted", st, known+newOnes)
+	}
+	if s := &e.shards[0]; s.passes < 8 {
+		t.Fatalf("%d passes; want the growth passes from 16 to 65536 slots", s.passes)
+	}
 }

@@ -7,26 +7,31 @@ import (
 	"runtime"
 	"time"
 
+	"metricstream/codec"
+	"metricstream/engine"
 	"metricstream/storage"
 )
 
 // Defaults of the settings in Config. A zero field in Config selects the
-// default of the same name; no zero value disables a limit.
+// default of the same name, except where its comment says that zero turns
+// the feature off (Rate with RateSet, MaxDiskBytes, StatsInterval). The
+// limits the codec, engine and storage packages enforce keep those
+// packages' defaults; the names here only re-export them for the flags.
 const (
 	DefaultAddr            = ":8080"
 	DefaultRate            = 10000
-	DefaultMaxClients      = 100000
-	DefaultClientTTL       = 10 * time.Minute
+	DefaultMaxClients      = engine.DefaultMaxClients
+	DefaultClientTTL       = engine.DefaultClientTTL
+	DefaultMonitorInterval = engine.DefaultMonitorInterval
 	DefaultDataDir         = "./data"
-	DefaultQueueBytes      = 64 << 20
-	DefaultSegmentBytes    = 128 << 20
-	DefaultMaxBodyBytes    = 4 << 20
-	DefaultMaxHeaderBytes  = 8 << 10
-	DefaultMaxBatch        = 1000
+	DefaultQueueBytes      = storage.DefaultQueueBytes
+	DefaultSegmentBytes    = storage.DefaultSegmentBytes
+	DefaultMaxBodyBytes    = codec.DefaultMaxBodyBytes
+	DefaultMaxHeaderBytes  = codec.DefaultMaxHeaderBytes
+	DefaultMaxBatch        = codec.DefaultMaxBatch
 	DefaultMaxConns        = 100000
 	DefaultIdleTimeout     = 60 * time.Second
 	DefaultReadTimeout     = 10 * time.Second
-	DefaultMonitorInterval = time.Second
 	DefaultTopClients      = 100
 	// DefaultMaxPipeline bounds the answers one connection may have
 	// outstanding (requests read but not yet answered). Past it the server
@@ -59,7 +64,7 @@ type Config struct {
 	// RateSet is false, a zero Rate selects DefaultRate.
 	Rate    float64
 	RateSet bool
-	// Burst is the token-bucket size. Zero selects max(1, Rate).
+	// Burst is the token-bucket size. Zero selects engine.DefaultBurst(Rate).
 	Burst int
 	// MaxClients bounds the clients tracked by the rate limiter; zero
 	// selects DefaultMaxClients.
@@ -68,7 +73,8 @@ type Config struct {
 	ClientTTL time.Duration
 	// DataDir holds the segment files; empty selects DefaultDataDir.
 	DataDir string
-	// Writer is "auto", "io_uring" or "file"; empty selects "auto".
+	// Writer is storage.WriterAuto, WriterIOURing or WriterFile; empty
+	// selects WriterAuto.
 	Writer string
 	// Ack is when a batch is acknowledged; the zero value is
 	// storage.AckWritten, the product default.
@@ -118,6 +124,9 @@ type Config struct {
 	// Linger is how long a closing connection discards input; zero selects
 	// DefaultLinger.
 	Linger time.Duration
+	// Extra are other components' statistics, added to GET /metrics in
+	// both formats (the forwarder's, for one).
+	Extra []StatsAppender
 	// Logger receives the server's logs; nil selects slog.Default().
 	Logger *slog.Logger
 	// Version is reported in logs.
@@ -129,73 +138,44 @@ func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
 	}
-	if c.Loops <= 0 {
-		c.Loops = runtime.GOMAXPROCS(0)
-	}
-	if c.Shards <= 0 {
-		c.Shards = c.Loops
-	}
+	orDefault(&c.Loops, runtime.GOMAXPROCS(0))
+	orDefault(&c.Shards, c.Loops)
 	if c.Rate == 0 && !c.RateSet {
 		c.Rate = DefaultRate
 	}
-	if c.Burst <= 0 {
-		c.Burst = max(1, int(c.Rate+0.999999))
-	}
-	if c.MaxClients <= 0 {
-		c.MaxClients = DefaultMaxClients
-	}
-	if c.ClientTTL <= 0 {
-		c.ClientTTL = DefaultClientTTL
-	}
+	orDefault(&c.Burst, engine.DefaultBurst(c.Rate))
+	orDefault(&c.MaxClients, DefaultMaxClients)
+	orDefault(&c.ClientTTL, DefaultClientTTL)
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
 	if c.Writer == "" {
-		c.Writer = "auto"
+		c.Writer = storage.WriterAuto
 	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = DefaultQueueBytes
-	}
-	if c.SegmentBytes <= 0 {
-		c.SegmentBytes = DefaultSegmentBytes
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = DefaultMaxBatch
-	}
-	if c.MaxConns <= 0 {
-		c.MaxConns = DefaultMaxConns
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.ReadTimeout <= 0 {
-		c.ReadTimeout = DefaultReadTimeout
-	}
-	if c.MonitorInterval <= 0 {
-		c.MonitorInterval = DefaultMonitorInterval
-	}
-	if c.TopClients <= 0 {
-		c.TopClients = DefaultTopClients
-	}
-	if c.MaxPipeline <= 0 {
-		c.MaxPipeline = DefaultMaxPipeline
-	}
-	if c.MaxOutbound <= 0 {
-		c.MaxOutbound = DefaultMaxOutbound
-	}
-	if c.Linger <= 0 {
-		c.Linger = DefaultLinger
-	}
+	orDefault(&c.QueueBytes, DefaultQueueBytes)
+	orDefault(&c.SegmentBytes, DefaultSegmentBytes)
+	orDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	orDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	orDefault(&c.MaxBatch, DefaultMaxBatch)
+	orDefault(&c.MaxConns, DefaultMaxConns)
+	orDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	orDefault(&c.ReadTimeout, DefaultReadTimeout)
+	orDefault(&c.MonitorInterval, DefaultMonitorInterval)
+	orDefault(&c.TopClients, DefaultTopClients)
+	orDefault(&c.MaxPipeline, DefaultMaxPipeline)
+	orDefault(&c.MaxOutbound, DefaultMaxOutbound)
+	orDefault(&c.Linger, DefaultLinger)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// orDefault sets *v to def when *v is zero or negative.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Validate reports the first setting that cannot work, as a one-line reason
@@ -216,8 +196,8 @@ func (c Config) Validate() error {
 		return errors.New("-max-clients must not be negative")
 	case c.ClientTTL < 0:
 		return errors.New("-client-ttl must not be negative")
-	case c.Writer != "" && c.Writer != "auto" && c.Writer != "io_uring" && c.Writer != "file":
-		return fmt.Errorf("-writer must be auto, io_uring or file, not %q", c.Writer)
+	case c.Writer != "" && c.Writer != storage.WriterAuto && c.Writer != storage.WriterIOURing && c.Writer != storage.WriterFile:
+		return fmt.Errorf("-writer must be %s, %s or %s, not %q", storage.WriterAuto, storage.WriterIOURing, storage.WriterFile, c.Writer)
 	case c.QueueBytes < 0:
 		return errors.New("-queue-bytes must not be negative")
 	case c.SegmentBytes < 0:

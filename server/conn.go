@@ -34,11 +34,13 @@ type conn struct {
 	shutdownPending bool  // closing, queue empty, output not yet flushed
 	lingerUntil     int64 // write side shut: discard input until then (UnixNano)
 
-	// decided is set when the current request's rate-limit decision was
-	// taken at its head (Expect: 100-continue); client holds that decision's
-	// client.
-	decided bool
-	client  *engine.Client
+	// The request being handled, set by check: its route (nil if none),
+	// its client id (valid until the next request) and, for an admitted
+	// ingest, its engine client. client is also set between a head
+	// admitted with Expect: 100-continue and its body.
+	route    *route
+	clientID []byte
+	client   *engine.Client
 
 	// ---- shared with the storage writer goroutine ----
 
@@ -84,8 +86,15 @@ type pending struct {
 }
 
 // Ack implements storage.Acker. It runs on the storage writer goroutine.
+// The batch is counted here, as processed or as refused by storage,
+// whether or not its client is still there to read the answer.
 func (p *pending) Ack(err error) {
 	c := p.conn
+	if err == nil {
+		c.ls.counters.countStored(p.metrics)
+	} else {
+		c.ls.counters.errors[reasonUnavailable].Add(1)
+	}
 	p.err = err
 	p.ready.Store(true)
 	c.ls.srv.inflight.Add(-1)
@@ -234,6 +243,7 @@ func (c *conn) boundUnread() {
 	cfg := &c.ls.srv.cfg
 	if limit := cfg.MaxHeaderBytes + cfg.MaxBodyBytes + 64<<10; !c.closing && c.gc.InboundBuffered() > limit {
 		c.ls.srv.logs.warn("closing connection: unread input over bound", "remote", c.remote(), "bytes", c.gc.InboundBuffered())
+		c.closing = true // nothing more is parsed or answered
 		_ = c.gc.Close()
 	}
 }
@@ -248,14 +258,11 @@ func (c *conn) protocolError(out []byte, now time.Time, err error) []byte {
 	return c.fail(out, now, status, msg)
 }
 
-// fail answers status with msg, then closes the connection once every
-// earlier answer went out.
+// fail answers a request the parser refused (status, msg), then closes the
+// connection once every earlier answer went out.
 func (c *conn) fail(out []byte, now time.Time, status int, msg string) []byte {
-	ls := c.ls
-	ls.counters.errors[reasonForStatus(status)].Add(1)
-	ls.srv.logs.info("client error", "remote", c.remote(), "status", status, "error", msg)
-	ls.body = appendErrorBody(ls.body[:0], msg)
-	return c.respond(out, now, &answer{status: status, ctype: ctypeJSON, body: ls.body, close: true})
+	c.route = nil
+	return c.refuse(out, now, nil, refuse(reasonForStatus(status), msg))
 }
 
 // failNow is fail for callers outside process (the scan): it writes the
@@ -318,14 +325,11 @@ func (c *conn) flushReady(out []byte, now time.Time) []byte {
 func (c *conn) renderStored(out []byte, now time.Time, p *pending) []byte {
 	ls := c.ls
 	a := answer{ctype: ctypeJSON, head: p.head, close: p.close, keepAlive: p.keep10}
-	if p.err != nil {
-		ls.counters.errors[reasonUnavailable].Add(1)
+	if p.err != nil { // counted by Ack
 		ls.srv.logs.warn("batch not stored", "error", p.err)
 		a.status, a.retryAfter = 503, 1
 		ls.body = appendErrorBody(ls.body[:0], "storage write failed; batch not stored, retry later")
 	} else {
-		ls.counters.batches.Add(1)
-		ls.counters.metricsReceived.Add(uint64(p.metrics))
 		if p.lp {
 			a.status = 204
 			ls.body = ls.body[:0]

@@ -1,23 +1,36 @@
 // Package server binds the gnet event loops to the codec, the engine and
 // the store: it is MetricStream's HTTP/1.1 front.
 //
-// Each event loop owns a loopState (decoders, scratch buffers, counters)
-// and the connections gnet assigned to it; nothing a loop owns is locked.
-// A request is parsed in place from the connection's buffered input
-// (codec.Parser), routed, rate-limited (engine), decoded into a reusable
-// Batch, encoded as storage lines into a pooled buffer and appended to the
-// store's queue. With -ack queued the answer goes out at once; with written
-// or synced the connection queues a pending answer that the storage writer
-// acknowledges from its own goroutine. The acknowledgement puts the
-// connection on its loop's ready list and, once per group commit, queues a
-// task on the loop (gnet EventLoop.Execute), which sends every ready answer
-// in request order.
+// Each event loop accepts its own connections (one SO_REUSEPORT listener
+// per loop), owns a loopState (decoders, scratch buffers, counters) and the
+// connections it accepted; nothing a loop owns is locked. A request is
+// parsed in place from the connection's buffered input (codec.Parser) and
+// checked against the route table (routes.go: path, methods, what each
+// needs, handler) by one function, check, whether it arrives whole or
+// announces its body with Expect: 100-continue. A refusal names its reason
+// (one table maps reasons to statuses and statistics names) and goes out
+// through refuse. An ingest is rate-limited (engine), decoded into a
+// reusable Batch, encoded as storage lines into a pooled buffer and
+// appended to the store's queue. With -ack queued the answer goes out at
+// once; with written or synced the connection queues a pending answer that
+// the storage writer acknowledges from its own goroutine, counting the
+// batch then. The acknowledgement puts the connection on its loop's ready
+// list and, once per group commit, queues a task on the loop (gnet
+// EventLoop.Execute), which sends every ready answer in request order.
 //
 // gnet has no timers: OnTick, on gnet's ticker goroutine, asks each loop to
 // scan its connections (EventLoop.Execute) for idle and read timeouts,
-// clients that stopped reading their answers, and lingering closes.
+// clients that stopped reading their answers, and lingering closes; a loop
+// has at most one scan queued.
 //
-// Lock order: none on the request path. loopsMu guards only the growth of
-// the loop list (once per loop); logLimiter's mutex is taken only on error
-// paths.
+// Life: New opens the store; Start binds and starts the loops once;
+// Shutdown, callable any number of times and without Start, drains and
+// closes everything once, bounded by its context (see Server.Shutdown).
+//
+// Locks: on the request path, only the store's queue mutex inside
+// storage.Store.Append (one slice append, shared with the writer's swap).
+// loopsMu guards the growth of the loop list (once per loop); the
+// databaseSet mutex is taken the first time a database name is seen; the
+// logLimiter mutex only on error paths; life by Start and Shutdown. None is
+// taken while another is held.
 package server

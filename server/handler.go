@@ -29,7 +29,10 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 // OnOpen admits a connection unless -max-conns is reached or the server is
-// draining.
+// draining. A refused connection gets its answer and is closed before
+// OnOpen returns (gnet closes on gnet.Close from OnOpen at once, and with
+// one listener per loop the next connection is accepted only after that),
+// so no socket is held waiting for a decision.
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := h.srv
 	ls := s.loopFor(gc.EventLoop())
@@ -41,7 +44,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		ls.counters.errors[reasonTooManyConns].Add(1)
 		s.logs.warn("connection refused: -max-conns reached", "max_conns", s.cfg.MaxConns)
 		out := appendAnswer(nil, ls.date.header(time.Now()), &answer{
-			status: 503, ctype: ctypeJSON, close: true, retryAfter: 1,
+			status: reasons[reasonTooManyConns].status, ctype: ctypeJSON, close: true, retryAfter: 1,
 			body: appendErrorBody(nil, "too many connections"),
 		})
 		return out, gnet.Close
@@ -81,11 +84,17 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 
 // OnTick runs on gnet's ticker goroutine: it asks every loop to scan its
 // connections for timeouts, stalls and lingering closes, on the loop's own
-// goroutine.
+// goroutine, unless a scan is still queued there.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	s := h.srv
+	s.ticks.Add(1)
 	for _, ls := range s.loops() {
-		_ = ls.el.Execute(context.Background(), ls.scanner)
+		if !ls.scanQueued.CompareAndSwap(false, true) {
+			continue // the loop has not run the last one yet
+		}
+		if err := ls.el.Execute(context.Background(), ls.scanner); err != nil {
+			ls.scanQueued.Store(false) // the engine is stopping
+		}
 	}
 	return s.tickInterval(), gnet.None
 }

@@ -17,16 +17,16 @@ import (
 	"metricstream/storage"
 )
 
-// startServer starts a server on a kernel-chosen loopback port with data
-// in a temporary directory, and shuts it down at the end of the test.
-func startServer(t *testing.T, mod func(*Config)) *Server {
+// newServer builds a server on a kernel-chosen loopback port with data in
+// a temporary directory, without starting it.
+func newServer(t *testing.T, mod func(*Config)) *Server {
 	t.Helper()
 	cfg := Config{
 		Addr:          "127.0.0.1:0",
 		Loops:         2,
 		DataDir:       t.TempDir(),
 		Ack:           storage.AckWritten,
-		Writer:        "file",
+		Writer:        storage.WriterFile,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		StatsInterval: 0,
 	}
@@ -40,6 +40,14 @@ func startServer(t *testing.T, mod func(*Config)) *Server {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return s
+}
+
+// startServer starts newServer's server and shuts it down at the end of
+// the test.
+func startServer(t *testing.T, mod func(*Config)) *Server {
+	t.Helper()
+	s := newServer(t, mod)
 	if err := s.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -30,16 +30,27 @@ type loopState struct {
 
 	out  []byte // answers of the current OnTraffic, written once at its end
 	body []byte // scratch for rendering answer bodies
+	// Scratch for the request being handled: the user name and the
+	// password or token decoded from its credentials (never kept past the
+	// request), and unescaped query values.
+	user    []byte
+	secret  []byte
+	scratch []byte
 
 	scanner gnet.Runnable // ls.scan as a Runnable, built once
+	// scanQueued is set while a scan task is queued on the loop (set by
+	// OnTick, cleared by the task as it starts), so that a loop that falls
+	// behind has at most one scan waiting. scans counts the scans run.
+	scanQueued atomic.Bool
+	scans      atomic.Uint64
+
+	lastYield int64 // UnixNano of the loop's last yield to the writer
 
 	// ready is a stack of connections with newly acknowledged answers,
 	// pushed by the storage writer goroutine (the only pusher) and taken
 	// whole by the loop; readyScheduled is set while a task to take it is
 	// queued on the loop. One group commit thus costs each loop one task,
 	// however many connections it answers.
-	lastYield int64 // UnixNano of the loop's last yield to the writer
-
 	ready          atomic.Pointer[conn]
 	readyScheduled atomic.Bool
 	readyRunner    gnet.Runnable
@@ -48,6 +59,7 @@ type loopState struct {
 func newLoopState(s *Server, el gnet.EventLoop) *loopState {
 	ls := &loopState{srv: s, el: el, conns: make(map[*conn]struct{})}
 	ls.scanner = gnet.RunnableFunc(func(context.Context) error {
+		ls.scanQueued.Store(false)
 		ls.scan()
 		return nil
 	})
@@ -100,6 +112,7 @@ func (ls *loopState) scan() {
 	s := ls.srv
 	now := time.Now()
 	nowNs := now.UnixNano()
+	ls.scans.Add(1)
 	for c := range ls.conns {
 		switch {
 		case c.lingerUntil != 0:

@@ -63,7 +63,7 @@ func benchRequest() []byte {
 func newPathServer(tb testing.TB) (*Server, *conn, *fakeConn) {
 	tb.Helper()
 	cfg := Config{
-		Addr: "127.0.0.1:0", Loops: 1, DataDir: tb.TempDir(), Ack: storage.AckQueued, Writer: "file",
+		Addr: "127.0.0.1:0", Loops: 1, DataDir: tb.TempDir(), Ack: storage.AckQueued, Writer: storage.WriterFile,
 		Rate: 1e9, RateSet: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	s, err := New(cfg)

@@ -76,7 +76,7 @@ func appendPrometheus(dst []byte, snap *Snapshot, top []engine.ClientTotals) []b
 	w.single("metricstream_requests_total", "counter", "HTTP requests read.", float64(snap.Requests))
 	w.header("metricstream_request_errors_total", "counter", "Requests answered with an error status, by reason.")
 	for i := range snap.Errors {
-		w.sample("metricstream_request_errors_total", []string{"reason", reasonNames[i]}, float64(snap.Errors[i]))
+		w.sample("metricstream_request_errors_total", []string{"reason", reasons[i].name}, float64(snap.Errors[i]))
 	}
 	w.single("metricstream_connections_open", "gauge", "Open client connections.", float64(snap.ConnectionsOpen))
 	w.single("metricstream_connections_total", "counter", "Client connections accepted.", float64(snap.ConnectionsTotal))
@@ -86,6 +86,10 @@ func appendPrometheus(dst []byte, snap *Snapshot, top []engine.ClientTotals) []b
 	w.single("metricstream_segments_deleted_total", "counter", "Segments deleted to stay under -max-disk-bytes.", float64(snap.SegmentsDeleted))
 	w.single("metricstream_queue_bytes", "gauge", "Encoded bytes waiting for the writer.", float64(snap.QueueBytes))
 	w.single("metricstream_storage_write_errors_total", "counter", "Failed writes or syncs of segment files.", float64(snap.StorageWriteErrors))
+	w.single("metricstream_storage_syncs_total", "counter", "Successful fdatasync calls on segment files.", float64(snap.StorageSyncs))
+	w.single("metricstream_storage_submissions_total", "counter", "Writes submitted to the writer backend (pwritev calls or io_uring Pwritev SQEs).", float64(snap.StorageSubmissions))
+	w.single("metricstream_storage_repaired_bytes", "gauge", "Bytes cut from a torn segment tail when the store opened.", float64(snap.StorageRepairedSize))
+	w.single("metricstream_ring_events_total", "counter", "Decision events drained from the shard rings into the per-client totals.", float64(snap.RingEvents))
 	w.single("metricstream_ring_events_dropped_total", "counter", "Decision events dropped because a shard ring was full.", float64(snap.RingEventsDropped))
 	w.single("metricstream_clients", "gauge", "Clients tracked by the rate limiter.", float64(snap.Clients))
 	w.single("metricstream_clients_evicted_total", "counter", "Clients evicted from the rate limiter.", float64(snap.ClientsEvicted))

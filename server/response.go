@@ -65,6 +65,8 @@ type answer struct {
 	// InfluxDB client libraries show that header to their users, not our
 	// JSON body. Messages are the server's own text, never request bytes.
 	influxError string
+	// influxVersion adds X-Influxdb-Version (GET /ping).
+	influxVersion bool
 }
 
 // appendAnswer renders a into dst. Every answer has Content-Length,
@@ -103,6 +105,9 @@ func appendAnswer(dst []byte, date []byte, a *answer) []byte {
 		dst = append(dst, "X-Influxdb-Error: "...)
 		dst = append(dst, a.influxError...)
 		dst = append(dst, "\r\n"...)
+	}
+	if a.influxVersion {
+		dst = append(dst, "X-Influxdb-Version: "+influxVersion+"\r\n"...)
 	}
 	if a.authenticate {
 		dst = append(dst, "WWW-Authenticate: Bearer realm=\"metricstream\"\r\n"...)

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"metricstream/engine"
 	"metricstream/storage"
@@ -30,16 +27,27 @@ type Server struct {
 	logs    *logLimiter
 
 	// gnet engine handle, set in OnBoot; read after ready is closed.
-	eng     gnet.Engine
-	addr    string
-	ready   chan struct{} // closed by OnBoot
-	runDone chan error    // receives gnet.Run's result
+	eng   gnet.Engine
+	addr  string
+	ready chan struct{} // closed by OnBoot
+
+	// Lifecycle. life guards phase (held by Start while it binds); runErr is written by the goroutine
+	// running gnet before it closes runExited, and read after that.
+	life      sync.Mutex
+	phase     phase
+	runExited chan struct{}
+	runErr    error
+	storeOnce sync.Once // the store is closed once, by closeStore
+	storeErr  error
+
+	databases databaseSet // InfluxDB database names seen (GET /query)
 
 	// loopsMu guards loopList's growth; readers load loopList atomically.
 	loopsMu  sync.Mutex
 	loopByEL sync.Map                     // gnet.EventLoop → *loopState
 	loopList atomic.Pointer[[]*loopState] // every loop seen so far
 
+	ticks     atomic.Uint64 // OnTick calls, each asking every loop for a scan
 	openConns atomic.Int64  // connections open across all loops, for -max-conns
 	inflight  atomic.Int64  // batches handed to storage whose ack has not arrived
 	draining  atomic.Bool   // set by Shutdown: no new connections, close after answering
@@ -60,12 +68,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		started: time.Now(),
-		ready:   make(chan struct{}),
-		runDone: make(chan error, 1),
-		stopped: make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		started:   time.Now(),
+		ready:     make(chan struct{}),
+		runExited: make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	s.logs = newLogLimiter(s.log, 10)
 	if cfg.AuthFile != "" {
@@ -109,32 +117,64 @@ func New(cfg Config) (*Server, error) {
 // Config returns the effective configuration (defaults filled in).
 func (s *Server) Config() Config { return s.cfg }
 
+// phase is where a Server is in its life.
+type phase uint8
+
+const (
+	phaseNew     phase = iota // built by New, not started
+	phaseRunning              // Start succeeded
+	phaseFailed               // Start failed: the store is closed
+	phaseShut                 // Shutdown was called
+)
+
 // Start starts the event loops and returns once the listener is bound, or
-// with the error that kept it from binding.
+// with the error that kept it from binding; the store is then closed, and
+// Shutdown only returns. A Server starts at most once.
 func (s *Server) Start() error {
+	// Holding life while binding makes a concurrent Shutdown wait for the
+	// outcome, so that it never sees a half-started server.
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.phase != phaseNew {
+		return errors.New("server: Start called twice or after Shutdown")
+	}
+	addr, err := freeAddr(s.cfg.Addr)
+	if err != nil {
+		s.phase = phaseFailed
+		s.engine.Stop()
+		_ = s.closeStore()
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
 	s.engine.Start()
 	h := &handler{srv: s}
 	go func() {
-		err := gnet.Run(h, "tcp://"+s.cfg.Addr,
+		// Each loop accepts on its own SO_REUSEPORT listener and runs
+		// OnOpen at once (see freeAddr): a connection over -max-conns is
+		// closed where it was accepted, never queued holding a socket.
+		s.runErr = gnet.Run(h, "tcp://"+addr,
 			gnet.WithNumEventLoop(s.cfg.Loops),
 			gnet.WithReuseAddr(true),
+			gnet.WithReusePort(true),
 			gnet.WithTicker(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithReadBufferCap(64<<10),
 			gnet.WithLogger(gnetLogger{s.log}),
 		)
-		s.runDone <- err
+		close(s.runExited)
 	}()
 	select {
 	case <-s.ready:
-	case err := <-s.runDone:
+	case <-s.runExited:
+		s.phase = phaseFailed
 		s.engine.Stop()
-		_ = s.store.Close()
+		_ = s.closeStore()
+		err := s.runErr
 		if err == nil {
 			err = errors.New("event loops stopped before start")
 		}
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	s.phase = phaseRunning
 	s.log.Info("listening", "addr", s.addr, "loops", s.cfg.Loops, "shards", s.cfg.Shards,
 		"writer", s.store.Stats().Writer, "ack", s.cfg.Ack.String(), "version", s.cfg.Version)
 	if s.cfg.StatsInterval > 0 {
@@ -143,29 +183,20 @@ func (s *Server) Start() error {
 	return nil
 }
 
+// Store returns the segment store the server appends to (for the
+// forwarder, which reads what it has written). It is open from New until
+// Shutdown, or until a failed Start.
+func (s *Server) Store() *storage.Store { return s.store }
+
+// closeStore closes the store the first time it is called and returns
+// that result every time.
+func (s *Server) closeStore() error {
+	s.storeOnce.Do(func() { s.storeErr = s.store.Close() })
+	return s.storeErr
+}
+
 // Addr returns the bound listen address (host:port), valid after Start.
 func (s *Server) Addr() string { return s.addr }
-
-// boundAddr asks the kernel which address the listener got (port 0 picks
-// a free port).
-func boundAddr(eng gnet.Engine) (string, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return "", err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return "", err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), nil
-	case *unix.SockaddrInet6:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), nil
-	}
-	return "", fmt.Errorf("unexpected listener address %T", sa)
-}
 
 // ReloadAuth re-reads the token file (SIGHUP). Open connections are kept;
 // their next request is checked against the new tokens. On error the old
@@ -186,47 +217,73 @@ func (s *Server) ReloadAuth() error {
 // Shutdown drains the server: it refuses new connections, answers the
 // requests already read (with Connection: close), waits for their batches
 // to be acknowledged, drains and syncs the store and stops the event loops.
-// ctx bounds the wait for acknowledgements; the store is closed (and so
-// every queued batch written) whatever ctx says.
+//
+// As with net/http's Server.Shutdown, ctx bounds every wait: when it ends
+// first, Shutdown returns its error (the event loops finish stopping in the
+// background). The store is closed, and so every batch it accepted
+// written, whatever ctx says. Shutdown may be called without Start or
+// after a failed Start (it then closes what New opened); every call after
+// the first returns the first call's result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
 	return s.shutdownErr
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
-	s.draining.Store(true)
+	s.life.Lock()
+	was := s.phase
+	s.phase = phaseShut
+	s.life.Unlock()
 	close(s.stopped)
+	if was != phaseRunning {
+		// Not started, or Start failed: no event loop runs.
+		s.engine.Stop()
+		return s.closeStore()
+	}
+	s.draining.Store(true)
 	s.log.Info("draining", "inflight", s.inflight.Load())
 	// Close idle connections now; busy ones close after their answers.
-	s.forEachLoop(func(ls *loopState) { ls.scan() })
+	s.forEachLoop(ctx, func(ls *loopState) { ls.scan() })
+	waitErr := s.waitInflight(ctx)
+	if waitErr == nil {
+		// Every ack has arrived; let each loop run the wake-ups queued
+		// before this point so that the answers reach the sockets.
+		waitErr = s.forEachLoop(ctx, func(ls *loopState) { ls.scan() })
+	}
+	storeErr := s.closeStore()
+	s.engine.Stop()
+	engErr := s.eng.Stop(ctx)
+	select {
+	case <-s.runExited:
+		engErr = errors.Join(engErr, s.runErr)
+	case <-ctx.Done():
+		engErr = errors.Join(engErr, fmt.Errorf("event loops still stopping: %w", ctx.Err()))
+	}
+	s.log.Info("stopped", "bytes_written", s.store.Stats().BytesWritten)
+	return errors.Join(waitErr, storeErr, engErr)
+}
+
+// waitInflight waits until every batch handed to storage is acknowledged,
+// or ctx ends.
+func (s *Server) waitInflight(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for s.inflight.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			s.log.Warn("drain deadline passed with batches in flight", "inflight", s.inflight.Load())
-			goto closeStore
+			return nil // the store's Close still writes them
 		case <-tick.C:
 		}
 	}
-	// Every ack has arrived; let each loop run the wake-ups queued before
-	// this point so that the answers reach the sockets.
-	s.forEachLoop(func(ls *loopState) { ls.scan() })
-closeStore:
-	storeErr := s.store.Close()
-	s.engine.Stop()
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	engErr := s.eng.Stop(stopCtx)
-	runErr := <-s.runDone
-	s.log.Info("stopped", "bytes_written", s.store.Stats().BytesWritten)
-	return errors.Join(storeErr, engErr, runErr)
+	return nil
 }
 
 // forEachLoop runs fn on every event loop's goroutine and waits for all of
-// them. Tasks on a loop run in the order they were queued, so everything
-// queued on a loop before this call has run when it returns.
-func (s *Server) forEachLoop(fn func(*loopState)) {
+// them, or for ctx to end. Tasks on a loop run in the order they were
+// queued, so everything queued on a loop before this call has run when it
+// returns nil.
+func (s *Server) forEachLoop(ctx context.Context, fn func(*loopState)) error {
 	var wg sync.WaitGroup
 	for _, ls := range s.loops() {
 		wg.Add(1)
@@ -239,7 +296,17 @@ func (s *Server) forEachLoop(fn func(*loopState)) {
 			wg.Done()
 		}
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // loops returns every event loop's state seen so far.
@@ -289,7 +356,7 @@ func (s *Server) logSummaries() {
 		for i := range cur.Errors {
 			if d := cur.Errors[i] - prev.Errors[i]; d > 0 {
 				errs += d
-				attrs = append(attrs, "errors_"+reasonNames[i], d)
+				attrs = append(attrs, "errors_"+reasons[i].name, d)
 			}
 		}
 		attrs = append(attrs, "errors", errs)

@@ -31,55 +31,61 @@ const (
 	numReasons
 )
 
-var reasonNames = [numReasons]string{
-	reasonBadRequest:       "bad_request",
-	reasonInvalidBatch:     "invalid_batch",
-	reasonUnauthorized:     "unauthorized",
-	reasonNotFound:         "not_found",
-	reasonMethodNotAllowed: "method_not_allowed",
-	reasonRequestTimeout:   "request_timeout",
-	reasonBodyTooLarge:     "body_too_large",
-	reasonUnsupportedMedia: "unsupported_media_type",
-	reasonRateLimited:      "rate_limited",
-	reasonHeaderTooLarge:   "header_too_large",
-	reasonNotImplemented:   "not_implemented",
-	reasonOverloaded:       "overloaded",
-	reasonUnavailable:      "storage_unavailable",
-	reasonVersion:          "http_version_not_supported",
-	reasonTooManyConns:     "too_many_connections",
+// reasons is the one table of refusals: each reason's name in the
+// statistics and the status it is answered with. A refusal names its
+// reason; the status comes from here.
+var reasons = [numReasons]struct {
+	name   string
+	status int
+}{
+	reasonBadRequest:       {"bad_request", 400},
+	reasonInvalidBatch:     {"invalid_batch", 400},
+	reasonUnauthorized:     {"unauthorized", 401},
+	reasonNotFound:         {"not_found", 404},
+	reasonMethodNotAllowed: {"method_not_allowed", 405},
+	reasonRequestTimeout:   {"request_timeout", 408},
+	reasonBodyTooLarge:     {"body_too_large", 413},
+	reasonUnsupportedMedia: {"unsupported_media_type", 415},
+	reasonRateLimited:      {"rate_limited", 429},
+	reasonHeaderTooLarge:   {"header_too_large", 431},
+	reasonNotImplemented:   {"not_implemented", 501},
+	reasonOverloaded:       {"overloaded", 503},
+	reasonUnavailable:      {"storage_unavailable", 503},
+	reasonVersion:          {"http_version_not_supported", 505},
+	reasonTooManyConns:     {"too_many_connections", 503},
 }
 
-// reasonForStatus maps a protocol error's status to its reason.
+// reasonForStatus maps the status of a refusal that names no reason (the
+// HTTP parser's errors) to the first reason of that status in reasons.
 func reasonForStatus(status int) reason {
-	switch status {
-	case 408:
-		return reasonRequestTimeout
-	case 413:
-		return reasonBodyTooLarge
-	case 415:
-		return reasonUnsupportedMedia
-	case 431:
-		return reasonHeaderTooLarge
-	case 501:
-		return reasonNotImplemented
-	case 505:
-		return reasonVersion
+	for i := range reasons {
+		if reasons[i].status == status {
+			return reason(i)
+		}
 	}
 	return reasonBadRequest
 }
 
-// counters are one event loop's statistics. The loop goroutine is the only
-// writer; readers on other goroutines sum the loops' counters, so each field
-// is atomic. Each loop has its own counters, so loops never share a cache
-// line on the request path.
+// counters are one event loop's statistics. The loop goroutine writes them,
+// except batches and metricsReceived, which the storage writer goroutine
+// adds to when it acknowledges a batch (see pending.Ack); readers on other
+// goroutines sum the loops' counters, so each field is atomic. Each loop
+// has its own counters, so loops never share a cache line on the request
+// path.
 type counters struct {
 	requests        atomic.Uint64
-	metricsReceived atomic.Uint64
-	batches         atomic.Uint64
+	metricsReceived atomic.Uint64 // metrics in acknowledged batches
+	batches         atomic.Uint64 // acknowledged batches
 	connsTotal      atomic.Uint64
 	connsOpen       atomic.Int64
 	errors          [numReasons]atomic.Uint64
 	_               [64]byte
+}
+
+// countStored counts an acknowledged batch of n metrics.
+func (c *counters) countStored(n int) {
+	c.batches.Add(1)
+	c.metricsReceived.Add(uint64(n))
 }
 
 // Snapshot is the server's statistics at one moment, as GET /metrics reports
@@ -111,7 +117,7 @@ type Snapshot struct {
 	StorageWriteErrors  uint64
 	StorageSyncs        uint64
 	StorageSubmissions  uint64
-	StorageRepairedSize int64
+	StorageRepairedSize int64 // bytes cut from a torn segment tail at start
 }
 
 // Stats returns a snapshot of the server's statistics. Safe from any
@@ -181,7 +187,11 @@ func appendStatsJSON(dst []byte, snap *Snapshot) []byte {
 	u("ring_events_dropped", snap.RingEventsDropped)
 	u("clients", uint64(snap.Clients))
 	u("clients_evicted", snap.ClientsEvicted)
+	u("ring_events", snap.RingEvents)
 	u("storage_write_errors", snap.StorageWriteErrors)
+	u("storage_syncs", snap.StorageSyncs)
+	u("storage_submissions", snap.StorageSubmissions)
+	u("storage_repaired_bytes", uint64(max(snap.StorageRepairedSize, 0)))
 	dst = append(dst, `"writer":`...)
 	dst = codec.AppendJSONString(dst, []byte(snap.Writer))
 	dst = append(dst, `,"writer_reason":`...)
@@ -198,10 +208,23 @@ func appendStatsJSON(dst []byte, snap *Snapshot) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '"')
-		dst = append(dst, reasonNames[i]...)
+		dst = append(dst, reasons[i].name...)
 		dst = append(dst, `":`...)
 		dst = strconv.AppendUint(dst, snap.Errors[i], 10)
 	}
 	dst = append(dst, "}}"...)
 	return dst
+}
+
+// StatsAppender adds a component's statistics to GET /metrics (see
+// Config.Extra). Called on an event loop: it must not block or take a lock
+// that is held for long; read atomics.
+type StatsAppender interface {
+	// AppendJSON appends one or more JSON object members, each preceded by
+	// a comma, e.g. `,"forward":[{"sink":"vm",...}]`.
+	AppendJSON(dst []byte) []byte
+	// AppendPrometheus appends complete Prometheus text-format families
+	// (HELP, TYPE, samples), names prefixed metricstream_, labels escaped;
+	// the output must pass `promtool check metrics`.
+	AppendPrometheus(dst []byte) []byte
 }

@@ -10,33 +10,52 @@ import (
 )
 
 // WriteTable writes rows as a markdown table: system, 2xx requests/s,
-// metrics/s, p50, p99, errors, peak RSS, and the ratio of the system's
-// requests/s to reference's (a dash when there is no reference).
+// metrics/s, p50, p99, p99.9, p99.99 (a dash when the row lacks them),
+// errors, peak RSS, and the ratio of the system's requests/s to
+// reference's (a dash when there is no reference).
 func WriteTable(w io.Writer, rows []Row, reference string) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "| system | req/s | metrics/s | p50 | p99 | errors | peak RSS | vs %s |\n", reference)
-	fmt.Fprintln(bw, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintf(bw, "| system | req/s | metrics/s | p50 | p99 | p99.9 | p99.99 | errors | peak RSS | vs %s |\n", reference)
+	fmt.Fprintln(bw, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rows {
-		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.System, FormatCount(r.ReqPerSec), FormatCount(r.MetricsPerSec),
-			FormatLatency(r.P50), FormatLatency(r.P99), FormatCount(float64(r.Errors)),
-			FormatBytes(r.PeakRSS), FormatRatio(r.Ratio))
+			FormatLatency(r.P50), FormatLatency(r.P99), rowLatency(r, 99.9), rowLatency(r, 99.99),
+			FormatCount(float64(r.Errors)), FormatBytes(r.PeakRSS), FormatRatio(r.Ratio))
 	}
 	return bw.Flush()
 }
 
+// runLatency formats x's latency at percentile q, or a dash.
+func runLatency(x WrkResult, q float64) string {
+	if d, ok := x.At(q); ok {
+		return FormatLatency(d)
+	}
+	return "–"
+}
+
+// rowLatency formats r's latency at percentile q, or a dash.
+func rowLatency(r Row, q float64) string {
+	if d, ok := r.At(q); ok {
+		return FormatLatency(d)
+	}
+	return "–"
+}
+
 // WriteRounds writes every run as a row of a markdown table, in the order
-// given: wrk's own Requests/sec (every status), the 2xx rate, the four
-// percentiles, the error counts, and the memory at the end of the run.
+// given: wrk's own Requests/sec (every status), the 2xx rate, the
+// percentiles (p99.9 and p99.99 a dash when the script printed none), the
+// error counts, and the memory at the end of the run.
 func WriteRounds(w io.Writer, runs []Run) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "| round | system | wrk req/s | 2xx req/s | p50 | p75 | p90 | p99 | non-2xx | socket errors | peak RSS | end RSS |")
-	fmt.Fprintln(bw, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(bw, "| round | system | wrk req/s | 2xx req/s | p50 | p75 | p90 | p99 | p99.9 | p99.99 | non-2xx | socket errors | peak RSS | end RSS |")
+	fmt.Fprintln(bw, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range runs {
 		x := r.Wrk
-		fmt.Fprintf(bw, "| %d | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(bw, "| %d | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Round, r.System, x.ReqPerSec, FormatCount(x.OKPerSec()),
 			FormatLatency(x.P50), FormatLatency(x.P75), FormatLatency(x.P90), FormatLatency(x.P99),
+			runLatency(x, 99.9), runLatency(x, 99.99),
 			FormatCount(float64(x.Non2xx)), FormatCount(float64(x.SocketErrors())),
 			FormatBytes(r.Memory.HWM), FormatBytes(r.Memory.RSS))
 	}

@@ -63,7 +63,8 @@ func TestFormatBytesAndRatio(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	rows := []Row{
 		{System: "metricstream/written/io_uring", Rounds: 2, ReqPerSec: 41234.4, MetricsPerSec: 412344,
-			P50: 1220 * time.Microsecond, P99: 4560 * time.Microsecond, PeakRSS: 36132 << 10, Ratio: 1},
+			P50: 1220 * time.Microsecond, P99: 4560 * time.Microsecond, PeakRSS: 36132 << 10, Ratio: 1,
+			Percentiles: []Percentile{{99.9, 7 * time.Millisecond}, {99.99, 12300 * time.Microsecond}}},
 		{System: "nethttpbase", Rounds: 2, ReqPerSec: 15000.6, MetricsPerSec: 150006,
 			P50: 3400 * time.Microsecond, P99: 15400 * time.Microsecond, Errors: 1234, PeakRSS: 20 << 20, Ratio: 15000.6 / 41234.4},
 		{System: "gnetnop", Rounds: 2, ReqPerSec: 73700, MetricsPerSec: 737000,
@@ -73,11 +74,11 @@ func TestWriteTable(t *testing.T) {
 	if err := WriteTable(&b, rows, "metricstream/written/io_uring"); err != nil {
 		t.Fatal(err)
 	}
-	want := `| system | req/s | metrics/s | p50 | p99 | errors | peak RSS | vs metricstream/written/io_uring |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| metricstream/written/io_uring | 41 234 | 412 344 | 1.22 ms | 4.56 ms | 0 | 35.3 MiB | 1.00× |
-| nethttpbase | 15 001 | 150 006 | 3.40 ms | 15.4 ms | 1 234 | 20.0 MiB | 0.36× |
-| gnetnop | 73 700 | 737 000 | 650 µs | 164 ms | 0 | 9.0 MiB | 1.79× |
+	want := `| system | req/s | metrics/s | p50 | p99 | p99.9 | p99.99 | errors | peak RSS | vs metricstream/written/io_uring |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| metricstream/written/io_uring | 41 234 | 412 344 | 1.22 ms | 4.56 ms | 7.00 ms | 12.3 ms | 0 | 35.3 MiB | 1.00× |
+| nethttpbase | 15 001 | 150 006 | 3.40 ms | 15.4 ms | – | – | 1 234 | 20.0 MiB | 0.36× |
+| gnetnop | 73 700 | 737 000 | 650 µs | 164 ms | – | – | 0 | 9.0 MiB | 1.79× |
 `
 	if got := b.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
@@ -100,6 +101,7 @@ func TestWriteRounds(t *testing.T) {
 	r.Wrk.P75 = 1220 * time.Microsecond
 	r.Wrk.P90 = 32300 * time.Microsecond
 	r.Wrk.Read, r.Wrk.Write = 7, 3
+	r.Wrk.Percentiles = []Percentile{{99.9, 185300 * time.Microsecond}}
 	var b strings.Builder
 	if err := WriteRounds(&b, []Run{r}); err != nil {
 		t.Fatal(err)
@@ -109,7 +111,7 @@ func TestWriteRounds(t *testing.T) {
 		t.Fatalf("got %d lines; want 3:\n%s", len(lines), b.String())
 	}
 	// 54767.62 × 100000/113429 = 48283.6
-	want := "| 2 | gnetnop | 54767.62 | 48 284 | 573 µs | 1.22 ms | 32.3 ms | 164 ms | 13 429 | 10 | 9.0 MiB | 8.0 MiB |"
+	want := "| 2 | gnetnop | 54767.62 | 48 284 | 573 µs | 1.22 ms | 32.3 ms | 164 ms | 185 ms | – | 13 429 | 10 | 9.0 MiB | 8.0 MiB |"
 	if lines[2] != want {
 		t.Errorf("got\n%s\nwant\n%s", lines[2], want)
 	}

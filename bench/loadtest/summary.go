@@ -31,6 +31,9 @@ type Row struct {
 	// P50 and P99 are the medians over the runs of wrk's percentiles.
 	P50 time.Duration `json:"p50_ns"`
 	P99 time.Duration `json:"p99_ns"`
+	// Percentiles holds, for each of CurvePercentiles that every run
+	// reported, the median over the runs of its latency.
+	Percentiles []Percentile `json:"percentiles,omitempty"`
 	// Errors sums [WrkResult.Errors] over the runs.
 	Errors int64 `json:"errors"`
 	// PeakRSS is the largest VmHWM of the runs; EndRSS the median VmRSS
@@ -40,6 +43,20 @@ type Row struct {
 	// Ratio is ReqPerSec over the reference system's ReqPerSec; zero when
 	// there is no reference row or its rate is zero.
 	Ratio float64 `json:"ratio"`
+}
+
+// CurvePercentiles are the points of a latency curve, p50 to p99.99: the
+// percentiles the wrk scripts' done() prints.
+var CurvePercentiles = []float64{50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99}
+
+// At returns the row's latency at percentile q, and whether it has one.
+func (r Row) At(q float64) (time.Duration, bool) {
+	for _, p := range r.Percentiles {
+		if p.Q == q {
+			return p.Latency, true
+		}
+	}
+	return 0, false
 }
 
 // Summarize builds one Row per system, in the order systems first appear
@@ -75,6 +92,7 @@ func Summarize(runs []Run, metricsPerRequest int, reference string) []Row {
 		row.P50 = time.Duration(Median(p50) + 0.5)
 		row.P99 = time.Duration(Median(p99) + 0.5)
 		row.EndRSS = int64(Median(ends) + 0.5)
+		row.Percentiles = medianCurve(rs)
 		rows = append(rows, row)
 	}
 	var ref float64
@@ -89,6 +107,24 @@ func Summarize(runs []Run, metricsPerRequest int, reference string) []Row {
 		}
 	}
 	return rows
+}
+
+// medianCurve is the median latency at each of CurvePercentiles over rs,
+// leaving out a percentile that some run lacks.
+func medianCurve(rs []Run) []Percentile {
+	var out []Percentile
+	for _, q := range CurvePercentiles {
+		ds := make([]float64, 0, len(rs))
+		for _, r := range rs {
+			if d, ok := r.Wrk.At(q); ok {
+				ds = append(ds, float64(d))
+			}
+		}
+		if len(ds) == len(rs) && len(ds) > 0 {
+			out = append(out, Percentile{Q: q, Latency: time.Duration(Median(ds) + 0.5)})
+		}
+	}
+	return out
 }
 
 // Median is the middle value of vs, or the mean of the two middle values

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"math"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -49,14 +50,22 @@ func TestSummarize(t *testing.T) {
 		refused,
 		run("c", 2, 4000, 700*time.Microsecond, 3*ms, 9<<20, 7<<20),
 	}
+	// p99.9 only where every run of the system has it: both runs of a,
+	// one run of b.
+	runs[0].Wrk.Percentiles = []Percentile{{99.9, 8 * ms}}
+	runs[3].Wrk.Percentiles = []Percentile{{99.9, 10 * ms}}
+	runs[1].Wrk.Percentiles = []Percentile{{99.9, 10 * ms}}
 	got := Summarize(runs, 10, "a")
 	want := []Row{
 		{System: "a", Rounds: 2, ReqPerSec: 2000, MetricsPerSec: 20000, P50: 1500 * time.Microsecond, P99: 5 * ms,
-			PeakRSS: 30 << 20, EndRSS: 11 << 20, Ratio: 1},
+			Percentiles: []Percentile{{50, 1500 * time.Microsecond}, {99, 5 * ms}, {99.9, 9 * ms}},
+			PeakRSS:     30 << 20, EndRSS: 11 << 20, Ratio: 1},
 		{System: "b", Rounds: 2, ReqPerSec: 1250, MetricsPerSec: 12500, P50: 2500 * time.Microsecond, P99: 7 * ms,
-			Errors: refused.Wrk.Non2xx + 3, PeakRSS: 50 << 20, EndRSS: 25 << 20, Ratio: 0.625},
+			Percentiles: []Percentile{{50, 2500 * time.Microsecond}, {99, 7 * ms}},
+			Errors:      refused.Wrk.Non2xx + 3, PeakRSS: 50 << 20, EndRSS: 25 << 20, Ratio: 0.625},
 		{System: "c", Rounds: 2, ReqPerSec: 4000, MetricsPerSec: 40000, P50: 600 * time.Microsecond, P99: 2500 * time.Microsecond,
-			PeakRSS: 9 << 20, EndRSS: 15 << 19, Ratio: 2},
+			Percentiles: []Percentile{{50, 600 * time.Microsecond}, {99, 2500 * time.Microsecond}},
+			PeakRSS:     9 << 20, EndRSS: 15 << 19, Ratio: 2},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d rows; want %d: %+v", len(got), len(want), got)
@@ -68,7 +77,7 @@ func TestSummarize(t *testing.T) {
 			t.Errorf("row %d rates: got %+v; want %+v", i, g, w)
 		}
 		g.ReqPerSec, g.MetricsPerSec, g.Ratio = w.ReqPerSec, w.MetricsPerSec, w.Ratio
-		if g != w {
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("row %d: got %+v; want %+v", i, got[i], w)
 		}
 	}

@@ -35,6 +35,10 @@ type WrkResult struct {
 	P75 time.Duration `json:"p75_ns"`
 	P90 time.Duration `json:"p90_ns"`
 	P99 time.Duration `json:"p99_ns"`
+	// Percentiles is the finer distribution the scripts' done() prints
+	// (bench/wrk/common.lua), p50 to p99.99 in whole microseconds, in the
+	// order printed; empty when the script prints none.
+	Percentiles []Percentile `json:"percentiles,omitempty"`
 	// Non2xx counts answers wrk counted as errors ("Non-2xx or 3xx
 	// responses": status 400 and above).
 	Non2xx int64 `json:"non_2xx"`
@@ -43,6 +47,35 @@ type WrkResult struct {
 	Read    int64 `json:"socket_read"`
 	Write   int64 `json:"socket_write"`
 	Timeout int64 `json:"socket_timeout"`
+}
+
+// Percentile is one point of a latency distribution: Latency is the
+// latency at or under which Q percent of the requests were answered.
+type Percentile struct {
+	Q       float64       `json:"q"`
+	Latency time.Duration `json:"latency_ns"`
+}
+
+// At returns the latency at percentile q from Percentiles, or from the
+// --latency distribution for 50, 75, 90 and 99 when Percentiles lacks it;
+// ok is false when neither has it.
+func (r WrkResult) At(q float64) (d time.Duration, ok bool) {
+	for _, p := range r.Percentiles {
+		if p.Q == q {
+			return p.Latency, true
+		}
+	}
+	switch q {
+	case 50:
+		return r.P50, r.P50 > 0
+	case 75:
+		return r.P75, r.P75 > 0
+	case 90:
+		return r.P90, r.P90 > 0
+	case 99:
+		return r.P99, r.P99 > 0
+	}
+	return 0, false
 }
 
 // SocketErrors is the sum of the socket errors of every kind.
@@ -78,8 +111,12 @@ func (r WrkResult) OKPerSec() float64 {
 //
 // The "requests in" and "Requests/sec" lines are required; the latency
 // distribution (printed with --latency) is required too, because the
-// comparison reports p50 and p99. Lines it does not know, such as a
-// script's done() output, are skipped.
+// comparison reports p50 and p99. The lines the scripts' done() prints for
+// the finer distribution,
+//
+//	latency percentile 99.99: 4123 us
+//
+// fill Percentiles. Other lines are skipped.
 func ParseWrk(out []byte) (WrkResult, error) {
 	var r WrkResult
 	var haveRequests, haveRate, inDist bool
@@ -110,6 +147,12 @@ func ParseWrk(out []byte) (WrkResult, error) {
 		switch {
 		case line == "Latency Distribution":
 			inDist = true
+		case strings.HasPrefix(line, percentilePrefix):
+			p, err := parseScriptPercentile(line)
+			if err != nil {
+				return r, err
+			}
+			r.Percentiles = append(r.Percentiles, p)
 		case strings.Contains(line, " requests in "):
 			if err := parseRequestsLine(line, &r); err != nil {
 				return r, err
@@ -164,6 +207,21 @@ func parsePercentileLine(line string) (q string, d time.Duration, ok bool, err e
 		return q, 0, true, fmt.Errorf("%w: percentile line %q: %w", ErrWrkOutput, line, err)
 	}
 	return q, d, true, nil
+}
+
+// percentilePrefix starts a percentile line of the scripts' done().
+const percentilePrefix = "latency percentile "
+
+// parseScriptPercentile parses "latency percentile 99.99: 4123 us".
+func parseScriptPercentile(line string) (Percentile, error) {
+	q, us, ok := strings.Cut(strings.TrimPrefix(line, percentilePrefix), ":")
+	us, unit := strings.CutSuffix(strings.TrimSpace(us), " us")
+	qv, qerr := strconv.ParseFloat(q, 64)
+	n, nerr := strconv.ParseInt(us, 10, 64)
+	if !ok || !unit || qerr != nil || nerr != nil || qv <= 0 || qv >= 100 || n < 0 {
+		return Percentile{}, fmt.Errorf("%w: percentile line %q", ErrWrkOutput, line)
+	}
+	return Percentile{Q: qv, Latency: time.Duration(n) * time.Microsecond}, nil
 }
 
 // parseRequestsLine parses "113429 requests in 2.07s, 15.90MB read".

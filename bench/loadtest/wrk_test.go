@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,16 @@ func TestParseWrkCaptured(t *testing.T) {
 			P90: 1180 * time.Microsecond, P99: 123350 * time.Microsecond,
 			Read: 107, Write: 18377,
 		}},
+		{"wrk_percentiles.txt", WrkResult{
+			Requests: 113429, Duration: 2070 * time.Millisecond, ReqPerSec: 54767.62,
+			P50: 573 * time.Microsecond, P75: 1220 * time.Microsecond,
+			P90: 32300 * time.Microsecond, P99: 164420 * time.Microsecond,
+			Percentiles: []Percentile{
+				{50, 573 * time.Microsecond}, {75, 1220 * time.Microsecond}, {90, 32301 * time.Microsecond},
+				{95, 80112 * time.Microsecond}, {99, 164420 * time.Microsecond}, {99.5, 170001 * time.Microsecond},
+				{99.9, 185300 * time.Microsecond}, {99.95, 188000 * time.Microsecond}, {99.99, 190180 * time.Microsecond},
+			},
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -43,10 +54,23 @@ func TestParseWrkCaptured(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseWrk: %v", err)
 			}
-			if got != c.want {
+			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("got %+v; want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+func TestWrkResultAt(t *testing.T) {
+	r := WrkResult{P50: 1, P75: 2, P90: 3, P99: 4, Percentiles: []Percentile{{99, 40}, {99.9, 50}}}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+		ok   bool
+	}{{50, 1, true}, {75, 2, true}, {90, 3, true}, {99, 40, true}, {99.9, 50, true}, {99.99, 0, false}} {
+		if got, ok := r.At(c.q); got != c.want || ok != c.ok {
+			t.Errorf("At(%v) = %v, %v; want %v, %v", c.q, got, ok, c.want, c.ok)
+		}
 	}
 }
 
@@ -133,6 +157,9 @@ func TestParseWrkRejects(t *testing.T) {
 		{"bad socket errors", strings.Replace(full, "Transfer/sec", "  Socket errors: connect x, read 0\nTransfer/sec", 1)},
 		{"unknown socket error", strings.Replace(full, "Transfer/sec", "  Socket errors: bogus 1\nTransfer/sec", 1)},
 		{"bad non-2xx", strings.Replace(full, "Transfer/sec", "  Non-2xx or 3xx responses: lots\nTransfer/sec", 1)},
+		{"bad script percentile", full + "latency percentile 99.9: many us\n"},
+		{"script percentile of 100", full + "latency percentile 100: 5 us\n"},
+		{"script percentile without unit", full + "latency percentile 99: 5\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -156,7 +183,7 @@ func TestParseWrkIgnoresScriptLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := WrkResult{Requests: 10, Duration: time.Second, ReqPerSec: 10, P50: time.Millisecond, P99: 2 * time.Millisecond}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v; want %+v", got, want)
 	}
 }

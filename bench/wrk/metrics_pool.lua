@@ -7,39 +7,13 @@
 -- metrics: metrics per batch (default 10). Each thread pre-builds 256
 -- bodies and one Authorization line per client id in init(); request()
 -- only concatenates three strings. Every thread cycles through all ids,
--- each from a different offset. Nothing is printed per request; done()
--- prints the error counts.
+-- each from a different offset. The batches come from workload.lua,
+-- generated from bench/workload.go. Nothing is printed per request; done()
+-- prints the error counts and the latency percentiles (common.lua).
 
-local names = {
-  { "cpu_usage", "gauge", 0, 100 }, { "mem_bytes", "gauge", 268435456, 34359738368 },
-  { "load_avg_1m", "gauge", 0, 16 }, { "disk_used_percent", "gauge", 1, 99 },
-  { "temperature_celsius", "gauge", 20, 95 }, { "queue_depth", "gauge", 0, 5000 },
-  { "http_request_duration_ms", "gauge", 0.2, 900 },
-  { "http_requests_total", "counter", 1e6, 5e5 }, { "http_errors_total", "counter", 1e3, 5e3 },
-  { "disk_io_ops", "counter", 1e7, 3e6 }, { "net_rx_bytes", "counter", 1e10, 1e9 },
-  { "net_tx_bytes", "counter", 1e10, 1e9 },
-}
-local regions = { "eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-south-1", "ap-northeast-1" }
-local services = { "api", "auth", "billing", "search", "ingest" }
-
-local function batch(n, now_ms)
-  local parts = {}
-  for i = 1, n do
-    local k = names[math.random(#names)]
-    local host = math.random(0, 199)
-    local value
-    if k[2] == "counter" then
-      value = string.format("%d", k[3] + math.random(0, k[4]))
-    else
-      value = string.format("%.2f", k[3] + math.random() * (k[4] - k[3]))
-    end
-    parts[i] = string.format(
-      '{"name":"%s","value":%s,"type":"%s","tags":{"host":"server-%d","region":"%s","service":"%s"},"timestamp":%d}',
-      k[1], value, k[2], host, regions[host % #regions + 1], services[math.random(#services)],
-      now_ms - math.random(0, 9999))
-  end
-  return '{"metrics":[' .. table.concat(parts, ",") .. ']}'
-end
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local W = dofile(here .. "workload.lua")
+local common = dofile(here .. "common.lua")
 
 local threads = 0
 function setup(thread)
@@ -63,7 +37,7 @@ function init(args)
   end
   local now_ms = os.time() * 1000
   for i = 1, 256 do
-    local body = batch(n, now_ms)
+    local body = W.json_batch(n, now_ms)
     tails[i] = "Content-Length: " .. #body .. "\r\n\r\n" .. body
   end
   -- init runs in each thread's own Lua state right after setup(): the
@@ -77,8 +51,4 @@ function request()
   return r
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("errors: non-2xx/3xx %d, connect %d, read %d, write %d, timeout %d\n",
-    e.status, e.connect, e.read, e.write, e.timeout))
-end
+done = common.done

@@ -57,7 +57,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.MaxClients, "max-clients", server.DefaultMaxClients, "most clients tracked by the rate limiter; older ones are evicted (see -client-ttl)")
 	fs.DurationVar(&c.ClientTTL, "client-ttl", server.DefaultClientTTL, "evict clients idle for longer than this")
 	fs.StringVar(&c.DataDir, "data-dir", server.DefaultDataDir, "`directory` of the metrics-<seq>.jsonl segments")
-	fs.StringVar(&c.Writer, "writer", "auto", "storage writer: auto, io_uring or file (auto runs the file writer, measured faster, and logs whether io_uring would work)")
+	fs.StringVar(&c.Writer, "writer", storage.WriterAuto, "storage writer: auto, io_uring or file (auto runs the file writer, measured faster, and logs whether io_uring would work)")
 	fs.StringVar(&o.ack, "ack", "written", "answer 200 when a batch is queued, written (survives kill -9) or synced (survives power loss)")
 	fs.Int64Var(&c.QueueBytes, "queue-bytes", server.DefaultQueueBytes, "bytes of encoded batches waiting for the writer before ingest answers 503")
 	fs.Int64Var(&c.SegmentBytes, "segment-bytes", server.DefaultSegmentBytes, "start a new segment file after this many bytes")
@@ -129,6 +129,11 @@ func run(args []string, stderr io.Writer) int {
 			f.Close()
 		}()
 	}
+	// Signals are caught before the server listens: one that arrives while
+	// it starts waits in sigs instead of killing the process.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	srv, err := server.New(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -145,9 +150,6 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			if err := srv.ReloadAuth(); err != nil {

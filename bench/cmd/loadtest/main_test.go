@@ -3,7 +3,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"metricstream/bench/loadtest"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +48,7 @@ func TestValidate(t *testing.T) {
 
 func TestSelectSystems(t *testing.T) {
 	o := options{binDir: "bin"}
-	all := o.systemList("/usr/bin/victoria-metrics", "file")
+	all := o.systemList(inventory{vmBin: "/usr/bin/victoria-metrics", forward: true})
 	names := func(ss []system) string {
 		var n []string
 		for _, s := range ss {
@@ -51,21 +58,22 @@ func TestSelectSystems(t *testing.T) {
 	}
 	cases := []struct {
 		name, filter string
-		skipped      map[string]string
 		want         string
 		err          bool
 	}{
-		{"all", "", nil, "metricstream/written/file,metricstream/written/io_uring,metricstream/queued/auto," +
-			"nethttpbase,fasthttpbase,gnetnop,victoria-metrics (line),metricstream/written/file (line)", false},
-		{"two, in run order", "gnetnop, metricstream/written/io_uring", nil, "metricstream/written/io_uring,gnetnop", false},
-		{"skipped left out", "gnetnop,nethttpbase", map[string]string{"gnetnop": "x"}, "nethttpbase", false},
-		{"only a skipped one", "gnetnop", map[string]string{"gnetnop": "x"}, "", true},
-		{"unknown", "gnetnop,nginx", nil, "", true},
+		{"all", "", "gnetnop,metricstream/written/auto,metricstream/written/file,metricstream/queued/auto," +
+			"metricstream/synced/auto,metricstream/written/auto (line),nethttpbase,fasthttpbase," +
+			"victoria-metrics (line),metricstream/written/auto +forward", false},
+		{"two, in run order", "metricstream/synced/auto, gnetnop", "gnetnop,metricstream/synced/auto", false},
+		{"unknown", "gnetnop,nginx", "", true},
+		{"only commas", ",,", "gnetnop,metricstream/written/auto,metricstream/written/file,metricstream/queued/auto," +
+			"metricstream/synced/auto,metricstream/written/auto (line),nethttpbase,fasthttpbase," +
+			"victoria-metrics (line),metricstream/written/auto +forward", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o.systems = c.filter
-			got, err := o.selectSystems(all, c.skipped)
+			got, err := o.selectSystems(all)
 			if (err != nil) != c.err || names(got) != c.want {
 				t.Errorf("got %q, %v; want %q, error %v", names(got), err, c.want, c.err)
 			}
@@ -73,21 +81,96 @@ func TestSelectSystems(t *testing.T) {
 	}
 }
 
-func TestSystemArgs(t *testing.T) {
+func TestSystemList(t *testing.T) {
 	o := options{binDir: "bin"}
-	all := o.systemList("", "file")
-	if len(all) != 6 {
-		t.Fatalf("got %d systems without VictoriaMetrics; want 6", len(all))
+	cases := []struct {
+		name string
+		inv  inventory
+		want []string // present systems among the optional ones
+	}{
+		{"nothing optional", inventory{}, nil},
+		{"VictoriaMetrics, no -forward", inventory{vmBin: "vm"}, []string{sysVM}},
+		{"-forward without VictoriaMetrics", inventory{forward: true}, nil},
+		{"both", inventory{vmBin: "vm", forward: true}, []string{sysVM, sysForward}},
 	}
-	got := strings.Join(all[1].args("127.0.0.1:1", "/d"), " ")
-	want := "-addr 127.0.0.1:1 -data-dir /d -ack written -writer io_uring -rate 1000000000 -stats-interval 0"
-	if got != want || !all[1].optional || all[0].optional {
-		t.Errorf("io_uring system: args %q, optional %v; want %q, optional", got, all[1].optional, want)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			all := o.systemList(c.inv)
+			if len(all) != 8+len(c.want) {
+				t.Fatalf("got %d systems; want %d", len(all), 8+len(c.want))
+			}
+			for _, name := range c.want {
+				if find(all, name) == nil {
+					t.Errorf("%s missing", name)
+				}
+			}
+		})
 	}
-	withVM := o.systemList("vm", "file")
-	twin := withVM[len(withVM)-1]
-	if twin.name != "metricstream/written/file (line)" || twin.script != "line.lua" || twin.target != "/write?precision=ms" {
-		t.Errorf("line-protocol twin = %+v", twin)
+	all := o.systemList(inventory{vmBin: "vm", forward: true})
+	args := func(name string) string {
+		return strings.Join(find(all, name).args("127.0.0.1:1", "/d", "127.0.0.1:2"), " ")
+	}
+	for name, want := range map[string]string{
+		sysWritten: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0",
+		sysFile:    "-addr 127.0.0.1:1 -data-dir /d -ack written -writer file -rate 1000000000 -stats-interval 0",
+		sysSynced:  "-addr 127.0.0.1:1 -data-dir /d -ack synced -writer auto -rate 1000000000 -stats-interval 0",
+		sysForward: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
+			"-forward http://127.0.0.1:2/api/v1/write",
+		sysCeiling: "-addr 127.0.0.1:1",
+		sysNetHTTP: "-addr 127.0.0.1:1 -data-dir /d -rate 1000000000",
+	} {
+		if got := args(name); got != want {
+			t.Errorf("%s: args %q; want %q", name, got, want)
+		}
+	}
+	if s := find(all, sysForward); s.sink == nil || s.sink.name != sysVM || !s.metricstream {
+		t.Errorf("forwarding system: sink %v, metricstream %v", s.sink, s.metricstream)
+	}
+	if s := find(all, sysLine); s.script != lineScript || s.target != lineTarget {
+		t.Errorf("line-protocol twin = %+v", s)
+	}
+	if s := find(all, sysVM); s.script != lineScript || s.metricstream {
+		t.Errorf("VictoriaMetrics = %+v", s)
+	}
+}
+
+func TestForwardFlag(t *testing.T) {
+	for help, want := range map[string]bool{
+		"Usage of metricstream:\n  -addr string\n  -forward value\n    \tsink URL\n": true,
+		"  -forward-rate float\n":                                                      false,
+		"Usage of metricstream:\n  -addr string\n  -ack string\n":                      false,
+		"  -writer string\n    \tauto, file or io_uring; see -forward in the README\n": false,
+	} {
+		if got := forwardFlag.MatchString(help); got != want {
+			t.Errorf("forwardFlag on %q = %v; want %v", help, got, want)
+		}
+	}
+}
+
+func TestComputeRatios(t *testing.T) {
+	rows := []loadtest.Row{
+		{System: sysCeiling, ReqPerSec: 100000},
+		{System: sysWritten, ReqPerSec: 80000},
+		{System: sysFile, ReqPerSec: 64000},
+		{System: sysSynced, ReqPerSec: 40000},
+		{System: sysVM, ReqPerSec: 20000},
+		{System: sysLine, ReqPerSec: 90000},
+	}
+	got := computeRatios(rows, map[string]string{sysWritten: "io_uring"})
+	want := map[string]float64{
+		"MetricStream -ack written over the gnet ceiling":                          0.8,
+		"default writer (io_uring) over the file writer, -ack written":             1.25,
+		"-ack synced over -ack written":                                            0.5,
+		"MetricStream JSON over VictoriaMetrics line protocol, samples/s":          4,
+		"MetricStream line protocol over VictoriaMetrics line protocol, samples/s": 4.5,
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d ratios; want %d (those whose systems both ran): %+v", len(got), len(want), got)
+	}
+	for _, r := range got {
+		if w, ok := want[r.Label]; !ok || r.Value != w {
+			t.Errorf("ratio %q = %v; want %v (known %v)", r.Label, r.Value, w, ok)
+		}
 	}
 }
 
@@ -107,6 +190,92 @@ func TestPlural(t *testing.T) {
 	for n, want := range map[int]string{1: "1 round", 2: "2 rounds", 0: "0 rounds"} {
 		if got := plural(n, "round"); got != want {
 			t.Errorf("plural(%d) = %q; want %q", n, got, want)
+		}
+	}
+}
+
+// TestRunWritesChart runs the whole command for one short round against
+// gnetnop (built here) and, when METRICSTREAM_BIN names the binary,
+// MetricStream's reference and line-protocol systems too, and checks the
+// report, the JSON and the SVG chart, which must name every system run.
+func TestRunWritesChart(t *testing.T) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		t.Skip("wrk not installed (Debian package wrk)")
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "gnetnop"), "metricstream/bench/cmd/gnetnop")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build gnetnop: %v\n%s", err, out)
+	}
+	systems := []string{sysCeiling}
+	if ms := os.Getenv("METRICSTREAM_BIN"); ms != "" {
+		if err := os.Symlink(ms, filepath.Join(dir, "metricstream")); err != nil {
+			t.Fatal(err)
+		}
+		systems = append(systems, sysWritten, sysLine)
+	} else {
+		t.Log("METRICSTREAM_BIN not set: gnetnop only")
+	}
+	svg, js, md := filepath.Join(dir, "chart.svg"), filepath.Join(dir, "results.json"), filepath.Join(dir, "report.md")
+	var stdout, stderr strings.Builder
+	code := run([]string{"-d", "1s", "-warmup", "0", "-rounds", "1", "-idle-conns", "0", "-bin", dir,
+		"-scripts", filepath.Join("..", "..", "wrk"), "-victoria-metrics", "", "-systems", strings.Join(systems, ","),
+		"-svg", svg, "-json", js, "-md", md}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	if report, err := os.ReadFile(md); err != nil || string(report) != stdout.String() {
+		t.Errorf("-md file differs from stdout (%v)", err)
+	}
+	chart, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatalf("no chart: %v", err)
+	}
+	var rep report
+	if data, err := os.ReadFile(js); err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("JSON results: %v", err)
+	}
+	if len(rep.Rows) != len(systems) {
+		t.Fatalf("%d rows for %d systems:\n%s", len(rep.Rows), len(systems), stdout.String())
+	}
+	for _, row := range rep.Rows {
+		if row.ReqPerSec <= 0 || len(row.Percentiles) != len(loadtest.CurvePercentiles) {
+			t.Errorf("%s: %v req/s, %d percentiles", row.System, row.ReqPerSec, len(row.Percentiles))
+		}
+	}
+	for _, name := range systems {
+		if !bytes.Contains(chart, []byte(">"+name+"</text>")) {
+			t.Errorf("chart does not name %s", name)
+		}
+		if !strings.Contains(stdout.String(), "| "+name+" |") {
+			t.Errorf("report has no row for %s", name)
+		}
+	}
+	if len(systems) > 1 && rep.Writers[sysWritten] == "" {
+		t.Errorf("the writer of %s is not reported", sysWritten)
+	}
+	if !strings.Contains(stdout.String(), "![req/s per system and latency percentile curves]("+svg+")") {
+		t.Errorf("report does not embed the chart:\n%s", stdout.String())
+	}
+}
+
+func TestMsStatsForwarded(t *testing.T) {
+	cases := []struct {
+		body     string
+		reported bool
+		samples  int64
+	}{
+		{`{"writer":"file"}`, false, 0},
+		{`{"writer":"file","forward":[]}`, true, 0},
+		{`{"writer":"io_uring","forward":[{"sink":"a","samples":5},{"sink":"b","samples":7}]}`, true, 12},
+	}
+	for _, c := range cases {
+		var st msStats
+		if err := json.Unmarshal([]byte(c.body), &st); err != nil {
+			t.Fatal(err)
+		}
+		if (st.Forward != nil) != c.reported || st.forwarded() != c.samples {
+			t.Errorf("%s: reported %v, forwarded %d; want %v, %d", c.body, st.Forward != nil, st.forwarded(), c.reported, c.samples)
 		}
 	}
 }

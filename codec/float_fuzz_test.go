@@ -1,0 +1,22 @@
+package codec
+
+import "testing"
+
+// FuzzNumber holds the number scanner and the fast path for plain
+// decimals to strconv: any text that is one JSON number must give
+// strconv.ParseFloat's float64 bit for bit (see checkNumber).
+func FuzzNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "75.5", "1795713606000", "9007199254740993", "0.00000000000000000000001",
+		"1234567890123456789", "1e400", "2.5e-3", "-1.7976931348623157e308", "123456789.123456789"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, ok := scanToken(s)
+		if ok {
+			checkNumber(t, s)
+		}
+		if isJSONNumber([]byte(s)) != ok {
+			t.Fatalf("isJSONNumber(%q) = %v; scanNumber took it: %v", s, !ok, ok)
+		}
+	})
+}
