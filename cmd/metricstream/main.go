@@ -113,6 +113,9 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "metricstream: %v\n", err)
 		return exitUsage
 	}
+	if fw != nil {
+		cfg.Extra = append(cfg.Extra, fw) // its statistics in GET /metrics
+	}
 	slog.SetDefault(log)
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
