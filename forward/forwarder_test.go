@@ -1,12 +1,16 @@
 package forward
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,7 +82,7 @@ func TestForwardEveryStream(t *testing.T) {
 	for _, p := range pos {
 		want := ends[p.Loop]
 		if p.Loop == 1 {
-			want.Off = onlySink(f).Cursor[2].Off
+			want.Off = fileSize(t, filepath.Join(dir, SegmentRef{1, 7}.FileName()))
 		}
 		if p != want {
 			t.Errorf("cursor of loop %d at %+v; want %+v", p.Loop, p, want)
@@ -197,4 +201,56 @@ func TestRetentionGuard(t *testing.T) {
 		t.Errorf("the drop is not logged:\n%s", log.String())
 	}
 	waitFor(t, 5*time.Second, "seg2 acknowledged", func() bool { return !f.Needed(seg2) })
+}
+
+// TestRestartReplaysSameBatches: after a crash, the batches sent beyond the saved cursor (the
+// .sent file) are cut again exactly as before, counted as resends, and then forwarding goes on.
+func TestRestartReplaysSameBatches(t *testing.T) {
+	dir := t.TempDir()
+	seg := SegmentRef{0, 1}
+	appendTestLines(t, dir, seg, "m", 0, 100)
+	data, _ := os.ReadFile(filepath.Join(dir, seg.FileName()))
+	at := func(lines int) Position {
+		end, _ := cutLines(data, lines)
+		return Position{Loop: 0, Seq: 1, Off: int64(end)}
+	}
+	// A crashed run: cursor after line 20, batches ending at lines 30, 45, 60 in flight.
+	if err := saveCursorAtomic(filepath.Join(dir, "forward-s.cursor"), encodeCursor(nil, "s", []Position{at(20)})); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "forward-s.sent"), encodeCursor(nil, "s", []Position{at(30), at(45), at(60)}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	rr := newRWReceiver(t)
+	var mu sync.Mutex
+	rr.answer = func(int) (int, http.Header) { return http.StatusNoContent, nil }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		samples, err := decodeRemoteWrite(body)
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		sizes = append(sizes, len(samples))
+		mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rr.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var log logBuffer
+	f := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write#s", Batch: 1000, Inflight: 1}, &log)
+	waitFor(t, 10*time.Second, "80 samples", func() bool { _, n := rr.received(); return n == 80 })
+	closeForwarder(t, f)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int{10, 15, 15, 40}; !slices.Equal(sizes, want) {
+		t.Errorf("requests of %v samples; want %v (the crashed run's batches, then the rest)", sizes, want)
+	}
+	if s := onlySink(f); s.ResentSamples != 40 || s.ResentRequests != 3 {
+		t.Errorf("resent %d samples in %d requests; want 40 in 3", s.ResentSamples, s.ResentRequests)
+	}
+	if names, n := rr.received(); names != 80 || n != 80 {
+		t.Errorf("%d names, %d samples; want lines 20 to 99 once each", names, n)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -306,5 +307,6 @@ func (s *sinkRunner) ackedPositions() []Position {
 			pos = append(pos, st.shared.acked)
 		}
 	}
+	slices.SortFunc(pos, func(a, b Position) int { return a.Loop - b.Loop })
 	return pos
 }
