@@ -254,3 +254,33 @@ func TestRestartReplaysSameBatches(t *testing.T) {
 		t.Errorf("%d names, %d samples; want lines 20 to 99 once each", names, n)
 	}
 }
+
+// TestCloseDoesNotWaitForADownSink: a delivery waiting to retry ends at once on Close; the batch
+// stays unacknowledged for the next start.
+func TestCloseDoesNotWaitForADownSink(t *testing.T) {
+	dir := t.TempDir()
+	appendTestLines(t, dir, SegmentRef{0, 1}, "m", 0, 10)
+	rr := newRWReceiver(t)
+	rr.answer = func(int) (int, http.Header) { return http.StatusServiceUnavailable, nil }
+	srv := httptest.NewServer(rr)
+	defer srv.Close()
+	var log logBuffer
+	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: srv.URL + "/api/v1/write", MinBackoff: time.Minute}},
+		Logger: log.logger(), PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(NewDirSource(dir)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a refused attempt", func() bool { return onlySink(f).Retries > 0 })
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.Close(ctx); err != nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("Close took %v: %v", time.Since(start), err)
+	}
+	if c := onlySink(f).Cursor; len(c) != 0 {
+		t.Fatalf("cursor %v moved without an acknowledgement", c)
+	}
+}

@@ -42,8 +42,8 @@ func (s *httpSink) start(context.Context) error { return nil }
 
 func (s *httpSink) close() { s.client.CloseIdleConnections() }
 
-func (s *httpSink) newWorker() deliverer {
-	w := &httpWorker{sink: s, bo: s.bo}
+func (s *httpSink) newWorker(stopping <-chan struct{}) deliverer {
+	w := &httpWorker{sink: s, bo: s.bo, stopping: stopping}
 	if s.format == FormatInflux {
 		w.enc = newInfluxEncoder()
 	} else {
@@ -54,9 +54,10 @@ func (s *httpSink) newWorker() deliverer {
 
 // httpWorker delivers one batch at a time: encode, post, retry.
 type httpWorker struct {
-	sink *httpSink
-	enc  encoder
-	bo   backoff
+	sink     *httpSink
+	enc      encoder
+	bo       backoff
+	stopping <-chan struct{}
 }
 
 func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
@@ -97,10 +98,8 @@ func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 		s.stats.retries.Add(1)
 		s.log.Warn("forward: sink unavailable; retrying", "sink", s.name, "status", status, "err", err,
 			"answer", answer, "retry_in", delay.Round(time.Millisecond).String())
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
+		if err := waitRetry(ctx, w.stopping, delay); err != nil {
+			return err
 		}
 	}
 }

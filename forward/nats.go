@@ -252,13 +252,16 @@ func loadOrigin(dir string) (string, error) {
 	return id, nil
 }
 
-func (n *natsSink) newWorker() deliverer { return &natsWorker{sink: n, bo: n.bo} }
+func (n *natsSink) newWorker(stopping <-chan struct{}) deliverer {
+	return &natsWorker{sink: n, bo: n.bo, stopping: stopping}
+}
 
 // natsWorker publishes one batch at a time.
 type natsWorker struct {
-	sink *natsSink
-	bo   backoff
-	msgs []natsMsg
+	sink     *natsSink
+	bo       backoff
+	stopping <-chan struct{}
+	msgs     []natsMsg
 }
 
 // natsMsg is one message of a batch: its bytes in the batch and whether it was acknowledged.
@@ -289,10 +292,8 @@ func (w *natsWorker) deliver(ctx context.Context, b *batch) error {
 		n.stats.retries.Add(1)
 		n.log.Warn("forward: NATS publish failed; publishing again with the same ids", "sink", n.sp.name,
 			"err", err, "retry_in", delay.Round(time.Millisecond).String())
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
+		if err := waitRetry(ctx, w.stopping, delay); err != nil {
+			return err
 		}
 	}
 }

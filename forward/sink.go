@@ -80,7 +80,7 @@ func (s *sinkRunner) run(readCtx, sendCtx context.Context, src Source, wg *sync.
 	var workers sync.WaitGroup
 	for range s.cfg.Inflight {
 		workers.Add(1)
-		d := s.kind.newWorker()
+		d := s.kind.newWorker(readCtx.Done())
 		go func() {
 			defer workers.Done()
 			for b := range s.work {
