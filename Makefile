@@ -1,14 +1,10 @@
 # MetricStream build, test and benchmark entry points. `make` lists them.
 
 GO        ?= go
-TAGS      ?= iouring
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-# iouring-go reaches into the syscall package with go:linkname, which Go
-# 1.23+ refuses at link time unless -checklinkname=0 is given. Every build
-# or test that links the io_uring writer needs it; a plain `go build ./...`
-# (no tag) does not link it and needs nothing.
-LDFLAGS   := -checklinkname=0 -X main.version=$(VERSION)
-GOFLAGS_TAGGED := -tags '$(TAGS)' -ldflags '$(LDFLAGS)'
+# The io_uring writer uses only iouring-go's syscall package (no
+# go:linkname): every build links it with no tag and no linker flag.
+LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin
 ADDR      ?= :8080
 DATA      ?= ./data
@@ -20,9 +16,9 @@ TEST_FUZZTIME ?= 3s
 all: help
 
 help:
-	@echo "make build     build bin/metricstream (io_uring writer built in) and bin/loadgen"
+	@echo "make build     build bin/metricstream and bin/loadgen"
 	@echo "make run       build and start the server on $(ADDR) with data in $(DATA)"
-	@echo "make test      vet, then every test with the race detector (storage tests with and without io_uring)"
+	@echo "make test      vet, then every test with the race detector (storage tests run for both writers)"
 	@echo "make cross     build every package for each of CROSS_TARGETS (linux with io_uring, darwin with the file writer)"
 	@echo "make test-386  unit tests of codec, engine and storage as 32-bit x86 (32-bit ints, 64-bit atomics)"
 	@echo "make bench     Go micro-benchmarks with -benchmem"
@@ -32,7 +28,7 @@ help:
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build $(GOFLAGS_TAGGED) -o $(BIN)/metricstream ./cmd/metricstream
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/metricstream ./cmd/metricstream
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 
 run: build
@@ -40,7 +36,6 @@ run: build
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags '$(TAGS)' ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -50,24 +45,24 @@ fmt:
 # detector, which distorts both: one run of the engine's tests without it,
 # with its costlier self-checks (the invariants tag) on.
 test: vet build
-	METRICSTREAM_BIN=$(CURDIR)/$(BIN)/metricstream $(GO) test -race -count=1 -timeout 8m $(GOFLAGS_TAGGED) ./...
-	$(GO) test -race -count=1 -timeout 4m ./storage/ ./codec/
+	METRICSTREAM_BIN=$(CURDIR)/$(BIN)/metricstream $(GO) test -race -count=1 -timeout 8m ./...
 	$(GO) test -count=1 -tags invariants ./engine/
+	@# the zero-allocation checks are built without -race, which allocates
+	$(GO) test -count=1 -run 'Allocs$$' ./server/ ./codec/
 	$(MAKE) --no-print-directory cross test-386
 	$(MAKE) --no-print-directory fuzz-short
 
 # Edge hosts are often ARM or 32-bit: every package must build for each of
-# these, the linux ones with the io_uring writer as `make build` links it,
-# darwin with the portable file writer. cgo is off, as in a release build.
+# these, the linux ones with the io_uring writer (every linux build links
+# it), darwin with the portable file writer. cgo is off, as in a release build.
 CROSS_TARGETS = linux/amd64 linux/arm64 linux/arm linux/386 darwin/arm64
 
 cross:
 	@for t in $(CROSS_TARGETS); do \
-		os=$${t%/*}; arch=$${t#*/}; tags=; \
-		if [ $$os = linux ]; then tags='$(TAGS)'; fi; \
-		echo "cross-build $$t (tags: $${tags:-none})"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=7 $(GO) build -tags "$$tags" -ldflags '$(LDFLAGS)' ./... || exit 1; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=7 $(GO) vet -tags "$$tags" ./engine/ ./codec/ ./storage/ || exit 1; \
+		os=$${t%/*}; arch=$${t#*/}; \
+		echo "cross-build $$t"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=7 $(GO) build -ldflags '$(LDFLAGS)' ./... || exit 1; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=7 $(GO) vet ./engine/ ./codec/ ./storage/ || exit 1; \
 	done
 
 # 386 runs natively on amd64: the unit tests then see 32-bit ints and
@@ -77,7 +72,7 @@ test-386:
 	CGO_ENABLED=0 GOARCH=386 $(GO) test -count=1 -timeout 4m ./codec/ ./engine/ ./storage/
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(GOFLAGS_TAGGED) ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 loadtest: build
 	./bench/loadtest.sh

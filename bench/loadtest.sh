@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 mkdir -p bin
-"$GO" build -tags iouring -ldflags "-checklinkname=0 -X main.version=$VERSION" -o bin/metricstream ./cmd/metricstream
+"$GO" build -ldflags "-X main.version=$VERSION" -o bin/metricstream ./cmd/metricstream
 "$GO" build -o bin/ ./bench/cmd/nethttpbase ./bench/cmd/fasthttpbase ./bench/cmd/gnetnop ./bench/cmd/loadtest
 # shellcheck disable=SC2086 # LOADTEST_FLAGS is split into words on purpose.
 exec bin/loadtest ${LOADTEST_FLAGS:-} "$@"

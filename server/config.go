@@ -79,8 +79,8 @@ type Config struct {
 	// Ack is when a batch is acknowledged; the zero value is
 	// storage.AckWritten, the product default.
 	Ack storage.AckMode
-	// QueueBytes bounds the bytes waiting for the writer; zero selects
-	// DefaultQueueBytes. Full → 503.
+	// QueueBytes bounds the bytes accepted by storage and not yet written,
+	// over all loops; zero selects DefaultQueueBytes. Full → 503.
 	QueueBytes int64
 	// SegmentBytes is the size at which a new segment starts; zero selects
 	// DefaultSegmentBytes.
@@ -124,6 +124,9 @@ type Config struct {
 	// Linger is how long a closing connection discards input; zero selects
 	// DefaultLinger.
 	Linger time.Duration
+	// Retention, when non-nil, keeps segments a forwarder still needs
+	// from -max-disk-bytes retention (passed to storage.Config).
+	Retention storage.RetentionGuard
 	// Extra are other components' statistics, added to GET /metrics in
 	// both formats (the forwarder's, for one).
 	Extra []StatsAppender

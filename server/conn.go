@@ -11,9 +11,9 @@ import (
 	"metricstream/engine"
 )
 
-// conn is one client connection. The fields above the line are owned by
-// the connection's event-loop goroutine; the atomics below it are shared
-// with the storage writer goroutine, which acknowledges batches.
+// conn is one client connection. Every field is owned by the connection's
+// event-loop goroutine, storage's acknowledgements included (the loop's
+// stream calls Ack inside its Flush).
 type conn struct {
 	ls     *loopState
 	gc     gnet.Conn
@@ -42,17 +42,10 @@ type conn struct {
 	clientID []byte
 	client   *engine.Client
 
-	// ---- shared with the storage writer goroutine ----
-
-	// wakeArmed is true while the connection is on its loop's ready list
-	// (or about to be pushed): set by the acknowledgement that pushes it,
-	// cleared by the loop when it pops it. So a connection is on the list
-	// at most once, however many of its batches one group commit acks.
-	wakeArmed atomic.Bool
-	// nextReady links the ready list; written by the pushing writer
-	// goroutine before the push publishes it, read by the loop after the pop.
-	nextReady *conn
-	closed    atomic.Bool // set in OnClose
+	// listed is set while the connection is on its loop's acked list, so
+	// that one Flush that acknowledges several of its batches lists it once.
+	listed bool
+	closed atomic.Bool // set in OnClose; read by the loop's later tasks and Acks
 }
 
 func newConn(ls *loopState, gc gnet.Conn) *conn {
@@ -69,8 +62,8 @@ func newConn(ls *loopState, gc gnet.Conn) *conn {
 }
 
 // pending is one answer in a connection's queue. For a batch handed to
-// storage (stored), the writer goroutine calls Ack once; everything else is
-// loop-owned.
+// storage (stored), the loop's stream calls Ack once, inside its Flush on
+// the same loop; so everything here is loop-owned.
 type pending struct {
 	conn    *conn
 	stored  bool   // waiting for storage's Ack
@@ -81,11 +74,12 @@ type pending struct {
 	close   bool
 	keep10  bool // HTTP/1.0 keep-alive: say so in the answer
 
-	ready atomic.Bool // set by Ack after err
-	err   error       // written by Ack before ready is set
+	ready bool  // set by Ack
+	err   error // set by Ack
 }
 
-// Ack implements storage.Acker. It runs on the storage writer goroutine.
+// Ack implements storage.Acker. It runs on the connection's loop, inside
+// its stream's Flush (or in the store's Close once the loops stopped).
 // The batch is counted here, as processed or as refused by storage,
 // whether or not its client is still there to read the answer.
 func (p *pending) Ack(err error) {
@@ -96,10 +90,11 @@ func (p *pending) Ack(err error) {
 		c.ls.counters.errors[reasonUnavailable].Add(1)
 	}
 	p.err = err
-	p.ready.Store(true)
+	p.ready = true
 	c.ls.srv.inflight.Add(-1)
-	if !c.closed.Load() && c.wakeArmed.CompareAndSwap(false, true) {
-		c.ls.pushReady(c)
+	if !c.closed.Load() && !c.listed {
+		c.listed = true
+		c.ls.acked = append(c.ls.acked, c)
 	}
 }
 
@@ -116,7 +111,7 @@ func (c *conn) recycle(p *pending) {
 	p.stored, p.lp, p.head, p.close, p.keep10 = false, false, false, false, false
 	p.buf = p.buf[:0]
 	p.err = nil
-	p.ready.Store(false)
+	p.ready = false
 	c.free = append(c.free, p)
 }
 
@@ -163,7 +158,6 @@ func (c *conn) process(now time.Time) gnet.Action {
 	if c.closing && len(c.queue) == 0 && c.lingerUntil == 0 {
 		c.finishClose(nowNs)
 	}
-	ls.yieldToWriter(nowNs)
 	return gnet.None
 }
 
@@ -299,7 +293,7 @@ func (c *conn) flushReady(out []byte, now time.Time) []byte {
 	for len(c.queue) > 0 {
 		p := c.queue[0]
 		if p.stored {
-			if !p.ready.Load() {
+			if !p.ready {
 				break
 			}
 			out = c.renderStored(out, now, p)

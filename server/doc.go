@@ -11,12 +11,17 @@
 // (one table maps reasons to statuses and statistics names) and goes out
 // through refuse. An ingest is rate-limited (engine), decoded into a
 // reusable Batch, encoded as storage lines into a pooled buffer and
-// appended to the store's queue. With -ack queued the answer goes out at
-// once; with written or synced the connection queues a pending answer that
-// the storage writer acknowledges from its own goroutine, counting the
-// batch then. The acknowledgement puts the connection on its loop's ready
-// list and, once per group commit, queues a task on the loop (gnet
-// EventLoop.Execute), which sends every ready answer in request order.
+// appended to the loop's own storage.Stream (the loop's share of the
+// store: its segment stream and its writer, its own io_uring on Linux).
+// With -ack queued the answer goes out at once; with written or synced the
+// connection queues a pending answer. The first append of a poll round
+// makes the stream ask for its group commit, a task on the same loop (gnet
+// EventLoop.Execute, run at the end of the next poll round): the stream
+// writes everything the round appended as one submission and acknowledges
+// it there, on the loop, counting each batch then; the loop then sends
+// every acknowledged answer in request order. When an io_uring completion
+// outlasts the stream's bounded wait, the ring's waiter goroutine queues
+// the same task again once it has arrived.
 //
 // gnet has no timers: OnTick, on gnet's ticker goroutine, asks each loop to
 // scan its connections (EventLoop.Execute) for idle and read timeouts,
@@ -27,9 +32,8 @@
 // Shutdown, callable any number of times and without Start, drains and
 // closes everything once, bounded by its context (see Server.Shutdown).
 //
-// Locks: on the request path, only the store's queue mutex inside
-// storage.Store.Append (one slice append, shared with the writer's swap).
-// loopsMu guards the growth of the loop list (once per loop); the
+// Locks: none on the request path (storage's queue bound is one atomic
+// counter shared by the loops). loopsMu guards the growth of the loop list (once per loop); the
 // databaseSet mutex is taken the first time a database name is seen; the
 // logLimiter mutex only on error paths; life by Start and Shutdown. None is
 // taken while another is held.

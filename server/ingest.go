@@ -111,7 +111,7 @@ func (c *conn) store(out []byte, now time.Time, req *codec.Request, buf *bytebuf
 	nowNs := now.UnixNano()
 	base := c.baseAnswer(req, 0)
 	if s.cfg.Ack == storage.AckQueued {
-		if err := s.store.Append(buf, n, nil); err != nil {
+		if err := ls.stream.Append(buf, n, nil); err != nil {
 			storage.PutBuffer(buf)
 			return c.refuse(out, now, req, storeRefusal(err))
 		}
@@ -134,7 +134,7 @@ func (c *conn) store(out []byte, now time.Time, req *codec.Request, buf *bytebuf
 	p.stored, p.metrics, p.lp = true, n, lp
 	p.head, p.close, p.keep10 = base.head, base.close, base.keepAlive
 	s.inflight.Add(1)
-	if err := s.store.Append(buf, n, p); err != nil {
+	if err := ls.stream.Append(buf, n, p); err != nil {
 		s.inflight.Add(-1)
 		storage.PutBuffer(buf)
 		c.recycle(p)

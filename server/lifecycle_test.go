@@ -66,7 +66,7 @@ func TestShutdownLifecycle(t *testing.T) {
 			buf := storage.GetBuffer()
 			defer storage.PutBuffer(buf)
 			buf.B = append(buf.B, "{}\n"...)
-			if err := s.Store().Append(buf, 1, nil); !errors.Is(err, storage.ErrClosed) {
+			if err := s.Store().Stream(0).Append(buf, 1, nil); !errors.Is(err, storage.ErrClosed) {
 				t.Fatalf("store after Shutdown: Append = %v; want ErrClosed", err)
 			}
 		})

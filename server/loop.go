@@ -2,13 +2,13 @@ package server
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
 	"metricstream/codec"
+	"metricstream/storage"
 )
 
 // loopState is what one event loop owns. Only that loop's goroutine touches
@@ -44,16 +44,15 @@ type loopState struct {
 	scanQueued atomic.Bool
 	scans      atomic.Uint64
 
-	lastYield int64 // UnixNano of the loop's last yield to the writer
-
-	// ready is a stack of connections with newly acknowledged answers,
-	// pushed by the storage writer goroutine (the only pusher) and taken
-	// whole by the loop; readyScheduled is set while a task to take it is
-	// queued on the loop. One group commit thus costs each loop one task,
-	// however many connections it answers.
-	ready          atomic.Pointer[conn]
-	readyScheduled atomic.Bool
-	readyRunner    gnet.Runnable
+	// stream is this loop's share of the store: its segment stream, the
+	// batches it accepted and its writer (its own io_uring on Linux). Only
+	// this loop appends to it and runs its Flush.
+	stream *storage.Stream
+	// acked are the connections whose answers storage acknowledged during
+	// the current Flush (pushed by pending.Ack, on this loop); listed on a
+	// connection keeps it here at most once. flusher is the round's task.
+	acked   []*conn
+	flusher gnet.Runnable
 }
 
 func newLoopState(s *Server, el gnet.EventLoop) *loopState {
@@ -63,46 +62,29 @@ func newLoopState(s *Server, el gnet.EventLoop) *loopState {
 		ls.scan()
 		return nil
 	})
-	ls.readyRunner = gnet.RunnableFunc(func(context.Context) error {
-		ls.runReady()
+	ls.flusher = gnet.RunnableFunc(func(context.Context) error {
+		ls.stream.Flush()
+		ls.answerAcked()
 		return nil
 	})
 	return ls
 }
 
-// pushReady puts c on the ready list and makes sure a task will take it.
-// Called on the storage writer goroutine with c.wakeArmed just set.
-func (ls *loopState) pushReady(c *conn) {
-	for {
-		head := ls.ready.Load()
-		c.nextReady = head
-		if ls.ready.CompareAndSwap(head, c) {
-			break
-		}
+// answerAcked sends the answers acknowledged by the Flush that just ran,
+// in request order per connection.
+func (ls *loopState) answerAcked() {
+	if len(ls.acked) == 0 {
+		return
 	}
-	if ls.readyScheduled.CompareAndSwap(false, true) {
-		if err := ls.el.Execute(context.Background(), ls.readyRunner); err != nil {
-			ls.readyScheduled.Store(false) // the engine is stopping
-		}
-	}
-}
-
-// runReady sends the answers that became ready, on the loop goroutine.
-func (ls *loopState) runReady() {
-	// Clear the flag before taking the list: a push after the Swap then
-	// schedules a new task, so no connection is left waiting.
-	ls.readyScheduled.Store(false)
 	now := time.Now()
-	c := ls.ready.Swap(nil)
-	for c != nil {
-		next := c.nextReady
-		c.nextReady = nil
-		c.wakeArmed.Store(false)
+	for i, c := range ls.acked {
+		ls.acked[i] = nil
+		c.listed = false
 		if !c.closed.Load() {
 			c.process(now)
 		}
-		c = next
 	}
+	ls.acked = ls.acked[:0]
 }
 
 // scan enforces the connection timers of this loop: idle and read
@@ -138,34 +120,4 @@ func (ls *loopState) scan() {
 			_ = c.gc.Close()
 		}
 	}
-}
-
-// Pacing of a busy loop against the storage writer. Under load gnet's poller
-// never blocks, so with fewer processors than busy goroutines (one CPU:
-// GOMAXPROCS=1) the writer would only run when the scheduler preempts the
-// loop, every 10 ms: batches would wait that long for their acknowledgement
-// and, with -ack queued, the queue would fill. So a loop yields its
-// processor, at most every minYieldGap, when the writer has not taken
-// backlogYield bytes or more, or (file writer) has left a backlog untaken
-// for writerStarved. The io_uring writer parks while the kernel writes, so
-// yielding to it on time alone only delays the loop: measured, it raised
-// p99 latency at -ack written from 3 ms to 20 ms, while the file writer,
-// which holds its processor inside pwritev, went from 14 ms to 5 ms.
-const (
-	writerStarved = 200 * time.Microsecond
-	backlogYield  = 1 << 20
-	minYieldGap   = int64(50 * time.Microsecond)
-)
-
-// yieldToWriter gives the processor to the storage writer when it starves.
-func (ls *loopState) yieldToWriter(nowNs int64) {
-	if nowNs-ls.lastYield < minYieldGap {
-		return
-	}
-	backlog, since := ls.srv.store.Backlog(nowNs)
-	if backlog == 0 || (backlog < backlogYield && (!ls.srv.paceOnTime || since < writerStarved)) {
-		return
-	}
-	ls.lastYield = nowNs
-	runtime.Gosched()
 }

@@ -3,7 +3,6 @@
 package server
 
 import (
-	"runtime"
 	"testing"
 	"time"
 )
@@ -31,19 +30,19 @@ func TestRequestPathAllocs(t *testing.T) {
 			for range 100 { // warm up pools, scratch buffers and the client table
 				fc.in = tc.req
 				c.process(now)
+				endRound(c.ls)
 			}
-			// AllocsPerRun runs on one P, where the loop could queue thousands
-			// of batches before the writer ran and drain the buffer pool; a
-			// real loop waits for its acknowledgements. So each request waits
-			// for the writer, which is the steady state of a server whose
-			// writer keeps up.
+			// Each request is a poll round of its own: the round's group
+			// commit (the loop's stream Flush, then the acknowledged
+			// answers) follows it.
 			allocs := testing.AllocsPerRun(1000, func() {
 				fc.in = tc.req
 				c.process(now)
-				for s.store.Stats().QueueBytes > 0 {
-					runtime.Gosched()
-				}
+				endRound(c.ls)
 			})
+			if q := s.store.Stats().QueueBytes; q != 0 {
+				t.Fatalf("%d bytes still queued after the rounds", q)
+			}
 			if allocs != 0 {
 				t.Fatalf("request path: %v allocs per request; want 0", allocs)
 			}

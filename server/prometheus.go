@@ -84,7 +84,7 @@ func appendPrometheus(dst []byte, snap *Snapshot, top []engine.ClientTotals) []b
 	w.single("metricstream_metrics_written_total", "counter", "Metrics appended to segment files.", float64(snap.MetricsWritten))
 	w.single("metricstream_segments", "gauge", "Segment files in the data directory.", float64(snap.Segments))
 	w.single("metricstream_segments_deleted_total", "counter", "Segments deleted to stay under -max-disk-bytes.", float64(snap.SegmentsDeleted))
-	w.single("metricstream_queue_bytes", "gauge", "Encoded bytes waiting for the writer.", float64(snap.QueueBytes))
+	w.single("metricstream_queue_bytes", "gauge", "Encoded bytes accepted and not yet written.", float64(snap.QueueBytes))
 	w.single("metricstream_storage_write_errors_total", "counter", "Failed writes or syncs of segment files.", float64(snap.StorageWriteErrors))
 	w.single("metricstream_storage_syncs_total", "counter", "Successful fdatasync calls on segment files.", float64(snap.StorageSyncs))
 	w.single("metricstream_storage_submissions_total", "counter", "Writes submitted to the writer backend (pwritev calls or io_uring Pwritev SQEs).", float64(snap.StorageSubmissions))

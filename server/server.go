@@ -46,15 +46,15 @@ type Server struct {
 	loopsMu  sync.Mutex
 	loopByEL sync.Map                     // gnet.EventLoop → *loopState
 	loopList atomic.Pointer[[]*loopState] // every loop seen so far
+	// loopSlots[i] is the loop that owns storage stream i, set by loopFor
+	// (in the order loops first see a connection); read by wakeLoop.
+	loopSlots []atomic.Pointer[loopState]
 
 	ticks     atomic.Uint64 // OnTick calls, each asking every loop for a scan
 	openConns atomic.Int64  // connections open across all loops, for -max-conns
 	inflight  atomic.Int64  // batches handed to storage whose ack has not arrived
 	draining  atomic.Bool   // set by Shutdown: no new connections, close after answering
 	stopped   chan struct{} // closed by Shutdown; ends the summary logger
-	// paceOnTime makes busy loops yield to a file writer that waits (see
-	// yieldToWriter); set once in New.
-	paceOnTime bool
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -95,8 +95,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.engine = eng
+	s.loopSlots = make([]atomic.Pointer[loopState], cfg.Loops)
 	st, err := storage.Open(storage.Config{
 		Dir:          cfg.DataDir,
+		Loops:        cfg.Loops,
+		Wake:         s.wakeLoop,
+		Retention:    cfg.Retention,
 		SegmentBytes: cfg.SegmentBytes,
 		MaxDiskBytes: cfg.MaxDiskBytes,
 		QueueBytes:   cfg.QueueBytes,
@@ -108,7 +112,6 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
-	s.paceOnTime = st.Stats().Writer == storage.WriterFile
 	empty := []*loopState{}
 	s.loopList.Store(&empty)
 	return s, nil
@@ -220,8 +223,8 @@ func (s *Server) ReloadAuth() error {
 //
 // As with net/http's Server.Shutdown, ctx bounds every wait: when it ends
 // first, Shutdown returns its error (the event loops finish stopping in the
-// background). The store is closed, and so every batch it accepted
-// written, whatever ctx says. Shutdown may be called without Start or
+// background, and the store is closed after them). Otherwise the store is
+// closed, and so every batch it accepted written, before Shutdown returns. Shutdown may be called without Start or
 // after a failed Start (it then closes what New opened); every call after
 // the first returns the first call's result.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -250,15 +253,21 @@ func (s *Server) shutdown(ctx context.Context) error {
 		// before this point so that the answers reach the sockets.
 		waitErr = s.forEachLoop(ctx, func(ls *loopState) { ls.scan() })
 	}
-	storeErr := s.closeStore()
+	// Each loop owns its storage stream: the store is closed (and takes the
+	// streams over) once the loops have stopped.
 	s.engine.Stop()
 	engErr := s.eng.Stop(ctx)
 	select {
 	case <-s.runExited:
 		engErr = errors.Join(engErr, s.runErr)
 	case <-ctx.Done():
-		engErr = errors.Join(engErr, fmt.Errorf("event loops still stopping: %w", ctx.Err()))
+		go func() {
+			<-s.runExited
+			_ = s.closeStore()
+		}()
+		return errors.Join(waitErr, engErr, fmt.Errorf("event loops still stopping (the store closes after them): %w", ctx.Err()))
 	}
+	storeErr := s.closeStore()
 	s.log.Info("stopped", "bytes_written", s.store.Stats().BytesWritten)
 	return errors.Join(waitErr, storeErr, engErr)
 }
@@ -309,6 +318,14 @@ func (s *Server) forEachLoop(ctx context.Context, fn func(*loopState)) error {
 	}
 }
 
+// wakeLoop queues the group commit of storage stream loop on the loop that
+// owns it (storage.Config.Wake). Called from any goroutine.
+func (s *Server) wakeLoop(loop int) {
+	if ls := s.loopSlots[loop].Load(); ls != nil {
+		_ = ls.el.Execute(context.Background(), ls.flusher) // fails only while stopping: Close writes the rest
+	}
+}
+
 // loops returns every event loop's state seen so far.
 func (s *Server) loops() []*loopState { return *s.loopList.Load() }
 
@@ -324,6 +341,12 @@ func (s *Server) loopFor(el gnet.EventLoop) *loopState {
 		return v.(*loopState)
 	}
 	ls := newLoopState(s, el)
+	idx := len(s.loops())
+	if idx >= len(s.loopSlots) {
+		panic(fmt.Sprintf("server: event loop %d beyond -loops %d", idx, len(s.loopSlots)))
+	}
+	ls.stream = s.store.Stream(idx)
+	s.loopSlots[idx].Store(ls)
 	s.loopByEL.Store(el, ls)
 	list := append(append([]*loopState(nil), s.loops()...), ls)
 	s.loopList.Store(&list)

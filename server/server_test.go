@@ -23,10 +23,14 @@ import (
 const sampleBatch = `{"metrics":[{"name":"cpu_usage","value":75.5,"type":"gauge","tags":{"host":"server1"},"timestamp":1764172800123},{"name":"requests","value":3,"type":"counter"}]}`
 
 func TestIngestStoresLines(t *testing.T) {
+	forEachWriter(t, testIngestStoresLines)
+}
+
+func testIngestStoresLines(t *testing.T, writer string) {
 	for _, ack := range []storage.AckMode{storage.AckQueued, storage.AckWritten, storage.AckSynced} {
 		t.Run(ack.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			s := startServer(t, func(c *Config) { c.Ack = ack; c.DataDir = dir })
+			s := startServer(t, func(c *Config) { c.Ack = ack; c.DataDir = dir; c.Writer = writer })
 			rc := dial(t, s)
 			rc.send(postMetrics(sampleBatch, "Authorization: Bearer client-1"))
 			resp := rc.response("POST")
@@ -122,9 +126,13 @@ func TestAnswers(t *testing.T) {
 }
 
 func TestPipelinedAnswersInOrder(t *testing.T) {
+	forEachWriter(t, testPipelinedAnswersInOrder)
+}
+
+func testPipelinedAnswersInOrder(t *testing.T, writer string) {
 	for _, ack := range []storage.AckMode{storage.AckQueued, storage.AckWritten} {
 		t.Run(ack.String(), func(t *testing.T) {
-			s := startServer(t, func(c *Config) { c.Ack = ack })
+			s := startServer(t, func(c *Config) { c.Ack = ack; c.Writer = writer })
 			rc := dial(t, s)
 			var all strings.Builder
 			var want []int
@@ -475,8 +483,12 @@ func TestGzipBody(t *testing.T) {
 }
 
 func TestShutdownDrains(t *testing.T) {
+	forEachWriter(t, testShutdownDrains)
+}
+
+func testShutdownDrains(t *testing.T, writer string) {
 	dir := t.TempDir()
-	s := startServer(t, func(c *Config) { c.DataDir = dir; c.Ack = storage.AckWritten })
+	s := startServer(t, func(c *Config) { c.DataDir = dir; c.Ack = storage.AckWritten; c.Writer = writer })
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	acked := map[string]bool{}

@@ -66,10 +66,11 @@ func reasonForStatus(status int) reason {
 	return reasonBadRequest
 }
 
-// counters are one event loop's statistics. The loop goroutine writes them,
-// except batches and metricsReceived, which the storage writer goroutine
-// adds to when it acknowledges a batch (see pending.Ack); readers on other
-// goroutines sum the loops' counters, so each field is atomic. Each loop
+// counters are one event loop's statistics. The loop goroutine writes them
+// (batches and metricsReceived when its stream acknowledges a batch, see
+// pending.Ack; after the loops stopped, the store's Close may still do so);
+// readers on other goroutines sum the loops' counters, so each field is
+// atomic. Each loop
 // has its own counters, so loops never share a cache line on the request
 // path.
 type counters struct {

@@ -10,14 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fileBackend is the plain writer: pwritev(2) + fdatasync(2) on the calling goroutine. Only the
-// writer goroutine uses it; iov is its reusable iovec array, so a submission allocates nothing
-// (unix.Pwritev would build a new one on every call).
+// fileBackend is the plain writer: pwritev(2) + fdatasync(2) on the calling goroutine, the
+// stream's owner, inside its round: a submission always completes in start. iov is its reusable
+// iovec array, so a submission allocates nothing (unix.Pwritev would build a new one per call).
 type fileBackend struct {
 	iov []unix.Iovec
 }
 
-func newFileBackend() backend { return &fileBackend{} }
+func newFileBackend() *fileBackend { return &fileBackend{} }
 
 // longBits is the width of the kernel's long: pwritev takes the offset as two longs.
 const longBits = 32 << (^uintptr(0) >> 63)
@@ -67,11 +67,17 @@ func (b *fileBackend) writev(f *os.File, bufs [][]byte, off int64, sync bool) (n
 	return n, syncErr, nil
 }
 
-func (b *fileBackend) datasync(f *os.File) error {
-	err := fdatasync(int(f.Fd()))
-	runtime.KeepAlive(f)
-	return err
+func (b *fileBackend) start(f *os.File, bufs [][]byte, off int64, sync bool) (result, bool) {
+	n, syncErr, err := b.writev(f, bufs, off, sync)
+	return result{n: n, syncErr: syncErr, err: err}, true
 }
+
+// poll and wait have nothing to collect: start always completes.
+func (b *fileBackend) poll() (result, bool) { return result{}, true }
+
+func (b *fileBackend) wait() result { return result{} }
+
+func (b *fileBackend) datasync(f *os.File) error { return fdatasyncFile(f) }
 
 func (b *fileBackend) close() error { return nil }
 
@@ -84,8 +90,7 @@ func fdatasync(fd int) error {
 	}
 }
 
-// fdatasyncFile is fdatasync for a file that no backend is using any more
-// (a rotated segment flushed in the background).
+// fdatasyncFile fdatasyncs f (rotation's background flush, Close).
 func fdatasyncFile(f *os.File) error {
 	err := fdatasync(int(f.Fd()))
 	runtime.KeepAlive(f)

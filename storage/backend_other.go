@@ -5,8 +5,8 @@ package storage
 import "os"
 
 // fileBackend is the portable writer: the buffers are coalesced into one scratch buffer and
-// written with one WriteAt, then f.Sync (the platform's strongest sync). The scratch buffer is
-// owned by the writer goroutine.
+// written with one WriteAt, then f.Sync (the platform's strongest sync), on the stream's owner
+// inside its round. The scratch buffer is owned by that goroutine.
 // maxScratch is the largest scratch buffer kept between submissions.
 const maxScratch = 4 << 20
 
@@ -14,7 +14,7 @@ type fileBackend struct {
 	scratch []byte
 }
 
-func newFileBackend() backend { return &fileBackend{} }
+func newFileBackend() *fileBackend { return &fileBackend{} }
 
 func (b *fileBackend) writev(f *os.File, bufs [][]byte, off int64, sync bool) (n int, syncErr, err error) {
 	b.scratch = b.scratch[:0]
@@ -34,13 +34,22 @@ func (b *fileBackend) writev(f *os.File, bufs [][]byte, off int64, sync bool) (n
 	return n, syncErr, nil
 }
 
-func (b *fileBackend) datasync(f *os.File) error { return f.Sync() }
+func (b *fileBackend) start(f *os.File, bufs [][]byte, off int64, sync bool) (result, bool) {
+	n, syncErr, err := b.writev(f, bufs, off, sync)
+	return result{n: n, syncErr: syncErr, err: err}, true
+}
+
+// poll and wait have nothing to collect: start always completes.
+func (b *fileBackend) poll() (result, bool) { return result{}, true }
+
+func (b *fileBackend) wait() result { return result{} }
+
+func (b *fileBackend) datasync(f *os.File) error { return fdatasyncFile(f) }
 
 func (b *fileBackend) close() error {
 	b.scratch = nil
 	return nil
 }
 
-// fdatasyncFile flushes a file that no backend is using any more (a rotated
-// segment flushed in the background).
+// fdatasyncFile flushes f (rotation's background flush, Close).
 func fdatasyncFile(f *os.File) error { return f.Sync() }

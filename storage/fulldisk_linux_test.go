@@ -131,7 +131,7 @@ func testFullDisk(t *testing.T, writer string, mode AckMode) {
 		}
 		want.Write(c)
 	}
-	if err := s.Close(); err != nil {
+	if err := closeStore(s); err != nil {
 		t.Fatal(err)
 	}
 	if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {

@@ -41,13 +41,10 @@ func forEachWriterMode(t *testing.T, f func(t *testing.T, writer string, mode Ac
 	})
 }
 
-// skipWithoutUring skips t when this build or this kernel has no io_uring writer.
+// skipWithoutUring skips t when this kernel has no io_uring writer.
 func skipWithoutUring(t testing.TB) {
 	t.Helper()
-	if !uringCompiled {
-		t.Skip("io_uring writer not compiled in: run with -tags iouring -ldflags=-checklinkname=0")
-	}
-	be, _, err := newUringBackend(uringEntries)
+	be, err := newUringBackend(func() {})
 	if err != nil {
 		t.Skipf("io_uring writer unavailable here: %v", err)
 	}
@@ -63,15 +60,87 @@ func testConfig(dir, writer string, ack AckMode) Config {
 	return Config{Dir: dir, Writer: writer, Ack: ack, Logger: quietLogger, probeInterval: 5 * time.Millisecond}
 }
 
-// openT opens a store and closes it when the test ends (a second Close is harmless).
+// openT opens a store driven by a test loop and closes it when the test ends (a second Close is
+// harmless).
 func openT(t *testing.T, cfg Config) *Store {
 	t.Helper()
-	s, err := Open(cfg)
+	s, err := openDriven(cfg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() { _ = closeStore(s) })
 	return s
+}
+
+// driver plays the event loops of a store in tests: one goroutine owns every stream, runs the
+// closures it is given (appends) and each stream's Flush when Wake asks for it.
+type driver struct {
+	tasks chan func()
+	flush chan struct{} // capacity 1
+	quit  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// drivers maps each store opened by openDriven to its driver.
+var drivers sync.Map
+
+// openDriven opens a store whose streams are owned by a new driver goroutine.
+func openDriven(cfg Config) (*Store, error) {
+	d := &driver{tasks: make(chan func()), flush: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	cfg.Wake = func(int) {
+		select {
+		case d.flush <- struct{}{}:
+		default:
+		}
+	}
+	s, err := Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	drivers.Store(s, d)
+	go d.run(s)
+	return s, nil
+}
+
+func (d *driver) run(s *Store) {
+	defer close(d.done)
+	for {
+		select {
+		case f := <-d.tasks:
+			f()
+		case <-d.flush:
+			for i := range s.Loops() {
+				s.Stream(i).Flush()
+			}
+		case <-d.quit:
+			return
+		}
+	}
+}
+
+// on runs f on s's driver goroutine and waits for it.
+func on(s *Store, f func()) {
+	v, _ := drivers.Load(s)
+	d := v.(*driver)
+	ran := make(chan struct{})
+	select {
+	case d.tasks <- func() { f(); close(ran) }:
+		<-ran
+	case <-d.done:
+		f() // the driver stopped (the store is closing): the caller owns the streams
+	}
+}
+
+// closeStore stops accepting, stops s's driver (as the server stops its loops) and closes s.
+func closeStore(s *Store) error {
+	s.closed.Store(true)
+	if v, ok := drivers.Load(s); ok {
+		d := v.(*driver)
+		d.once.Do(func() { close(d.quit) })
+		<-d.done
+	}
+	return s.Close()
 }
 
 // batchContent is the content of test batch id: lines lines padded to about lineBytes each.
@@ -114,7 +183,7 @@ func (l *ackLog) record(id int, err error) {
 	l.order = append(l.order, id)
 }
 
-// idAcker records its ack in log, runs check (on the writer goroutine) and signals done.
+// idAcker records its ack in log, runs check (on the stream's owner) and signals done.
 type idAcker struct {
 	log   *ackLog
 	id    int
@@ -136,7 +205,8 @@ func (a *idAcker) Ack(err error) {
 func appendBytes(s *Store, content []byte, metrics int, a Acker) error {
 	buf := GetBuffer()
 	buf.B = append(buf.B, content...)
-	err := s.Append(buf, metrics, a)
+	var err error
+	on(s, func() { err = s.Stream(0).Append(buf, metrics, a) })
 	if err != nil {
 		PutBuffer(buf)
 	}
@@ -159,10 +229,13 @@ func appendWait(t *testing.T, s *Store, content []byte) error {
 	}
 }
 
-// segmentFiles lists the segment sequence numbers in dir, ascending.
-func segmentFiles(t *testing.T, dir string) []segInfo {
+// seg0 is the file name of loop 0's segment seq.
+func seg0(seq uint64) string { return SegmentRef{Loop: 0, Seq: seq}.FileName() }
+
+// segmentFiles lists the segments in dir, ascending.
+func segmentFiles(t *testing.T, dir string) []SegmentInfo {
 	t.Helper()
-	segs, err := scanSegments(dir)
+	segs, err := ListSegments(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +247,7 @@ func readAll(t *testing.T, dir string) []byte {
 	t.Helper()
 	var all []byte
 	for _, seg := range segmentFiles(t, dir) {
-		b, err := os.ReadFile(filepath.Join(dir, segmentName(seg.seq)))
+		b, err := os.ReadFile(filepath.Join(dir, seg.Ref.FileName()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +269,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // faultBackend wraps a real backend and injects faults. The knobs are set by the test goroutine
-// and read by the writer goroutine under mu.
+// and read by the stream's owner (the driver goroutine) under mu.
 type faultBackend struct {
 	inner backend
 
@@ -206,20 +279,22 @@ type faultBackend struct {
 	partial   int
 	syncErr   error // non-nil: the next syncFails fdatasyncs fail with it
 	syncFails int
-	gate      chan struct{} // non-nil: the next writev signals entered and waits for gate to close
+	gate      chan struct{} // non-nil: the next submission signals entered and stays outstanding until gate closes
 	entered   chan struct{}
+
+	wake func()     // the stream's wake-up, for a released submission
+	held *heldWrite // owner only: the outstanding held submission
 
 	written atomic.Int64 // bytes written through this backend (probes included)
 	synced  atomic.Int64 // value of written at the last successful fdatasync
 }
 
-func (fb *faultBackend) wrap(inner backend) backend {
-	fb.inner = inner
+func (fb *faultBackend) wrap(inner backend, wake func()) backend {
+	fb.inner, fb.wake = inner, wake
 	return fb
 }
 
-// hold makes the next writev block; it returns once the writer is blocked in it, and the returned
-// function releases it.
+// hold makes the next submission stay outstanding until the returned function is called.
 func (fb *faultBackend) hold(t *testing.T) (release func()) {
 	t.Helper()
 	fb.mu.Lock()
@@ -229,7 +304,7 @@ func (fb *faultBackend) hold(t *testing.T) (release func()) {
 	return func() { close(gate) }
 }
 
-// waitEntered waits until the held writev has been entered.
+// waitEntered waits until the held submission has been made.
 func (fb *faultBackend) waitEntered(t *testing.T) {
 	t.Helper()
 	fb.mu.Lock()
@@ -238,7 +313,7 @@ func (fb *faultBackend) waitEntered(t *testing.T) {
 	select {
 	case <-entered:
 	case <-time.After(10 * time.Second):
-		t.Fatal("writer never entered writev")
+		t.Fatal("the stream never submitted")
 	}
 }
 
@@ -250,14 +325,8 @@ func (fb *faultBackend) set(f func(fb *faultBackend)) {
 
 func (fb *faultBackend) writev(f *os.File, bufs [][]byte, off int64, sync bool) (int, error, error) {
 	fb.mu.Lock()
-	gate, entered := fb.gate, fb.entered
-	fb.gate = nil
 	maxWrite, writeErr, partial := fb.maxWrite, fb.writeErr, fb.partial
 	fb.mu.Unlock()
-	if gate != nil {
-		entered <- struct{}{}
-		<-gate
-	}
 	want := iovecBytes(bufs)
 	if writeErr != nil {
 		n := 0
@@ -296,6 +365,63 @@ func (fb *faultBackend) writev(f *os.File, bufs [][]byte, off int64, sync bool) 
 	return n, fb.datasync(f), nil
 }
 
+// start runs the (faulty) write. A held submission stays outstanding, as a late io_uring
+// completion does: the write happens once the test releases it, when the stream polls (after the
+// wake-up the release triggers) or waits.
+func (fb *faultBackend) start(f *os.File, bufs [][]byte, off int64, sync bool) (result, bool) {
+	fb.mu.Lock()
+	gate, entered := fb.gate, fb.entered
+	fb.gate = nil
+	fb.mu.Unlock()
+	if gate == nil {
+		return fb.run(f, bufs, off, sync), true
+	}
+	fb.held = &heldWrite{gate: gate, f: f, bufs: bufs, off: off, sync: sync}
+	entered <- struct{}{}
+	go func() {
+		<-gate
+		fb.wake()
+	}()
+	return result{}, false
+}
+
+// heldWrite is a submission the test holds. Owned by the stream's owner.
+type heldWrite struct {
+	gate chan struct{}
+	f    *os.File
+	bufs [][]byte
+	off  int64
+	sync bool
+}
+
+func (fb *faultBackend) run(f *os.File, bufs [][]byte, off int64, sync bool) result {
+	n, syncErr, err := fb.writev(f, bufs, off, sync)
+	return result{n: n, syncErr: syncErr, err: err}
+}
+
+func (fb *faultBackend) poll() (result, bool) {
+	h := fb.held
+	if h == nil {
+		return result{}, true
+	}
+	select {
+	case <-h.gate:
+		fb.held = nil
+		return fb.run(h.f, h.bufs, h.off, h.sync), true
+	default:
+		return result{}, false
+	}
+}
+
+func (fb *faultBackend) wait() result {
+	if h := fb.held; h != nil {
+		<-h.gate
+	}
+	r, _ := fb.poll()
+	return r
+}
+
+// datasync is an fdatasync that the injected sync faults apply to.
 func (fb *faultBackend) datasync(f *os.File) error {
 	fb.mu.Lock()
 	if fb.syncFails > 0 {
@@ -305,7 +431,7 @@ func (fb *faultBackend) datasync(f *os.File) error {
 		return err
 	}
 	fb.mu.Unlock()
-	if err := fb.inner.datasync(f); err != nil {
+	if err := fdatasyncFile(f); err != nil {
 		return err
 	}
 	fb.synced.Store(fb.written.Load())

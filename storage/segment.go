@@ -9,87 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strconv"
-	"strings"
 )
-
-// On-disk names. Frozen: readers and operators rely on them (see doc.go).
-const (
-	segmentPrefix = "metrics-"
-	segmentSuffix = ".jsonl"
-	brokenSuffix  = ".broken"
-	lockName      = "LOCK"
-)
-
-// segmentName returns the file name of segment seq: metrics-%08d.jsonl (more digits past 99999999).
-func segmentName(seq uint64) string {
-	return fmt.Sprintf("%s%08d%s", segmentPrefix, seq, segmentSuffix)
-}
-
-// parseSegmentName returns the sequence number of a segment file name, or false when name is not
-// one (the .broken files, LOCK, anything else).
-func parseSegmentName(name string) (uint64, bool) {
-	digits, ok := strings.CutPrefix(name, segmentPrefix)
-	if !ok {
-		return 0, false
-	}
-	digits, ok = strings.CutSuffix(digits, segmentSuffix)
-	if !ok || len(digits) < 8 {
-		return 0, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false
-		}
-	}
-	seq, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return seq, true
-}
-
-// segInfo is a segment file found on disk or closed by the writer.
-type segInfo struct {
-	seq  uint64
-	size int64
-}
-
-// scanSegments lists the segments in dir, oldest (lowest seq) first.
-func scanSegments(dir string) ([]segInfo, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("storage: list data directory: %w", err)
-	}
-	var segs []segInfo
-	for _, e := range entries {
-		seq, ok := parseSegmentName(e.Name())
-		if !ok || !e.Type().IsRegular() {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			return nil, fmt.Errorf("storage: stat segment %s: %w", e.Name(), err)
-		}
-		segs = append(segs, segInfo{seq: seq, size: fi.Size()})
-	}
-	slices.SortFunc(segs, func(a, b segInfo) int {
-		switch {
-		case a.seq < b.seq:
-			return -1
-		case a.seq > b.seq:
-			return 1
-		}
-		return 0
-	})
-	return segs, nil
-}
 
 // CorruptionError reports a segment whose content past Offset is not whole lines and could not be
 // repaired. Unwrap gives the I/O error that prevented the repair.
 type CorruptionError struct {
-	Segment string // file name, e.g. metrics-00000042.jsonl
+	Segment string // file name, e.g. metrics-03-00000042.jsonl
 	Offset  int64  // end of the last whole line
 	Err     error
 }
@@ -109,13 +34,13 @@ const tailChunk = 64 << 10
 // followed by one '\n' (so every repair is one line there), that file is fsynced, the segment is
 // truncated to the end of its last whole line and fsynced, and the directory is fsynced. It
 // returns the number of bytes cut. Saving the cut bytes is best effort (logged when it fails: a
-// full disk must not block start-up); a failed truncation returns a *CorruptionError. seg.size is
+// full disk must not block start-up); a failed truncation returns a *CorruptionError. seg.Size is
 // updated.
-func repairTail(dir string, seg *segInfo, log *slog.Logger) (int64, error) {
-	if seg.size == 0 {
+func repairTail(dir string, seg *SegmentInfo, log *slog.Logger) (int64, error) {
+	if seg.Size == 0 {
 		return 0, nil
 	}
-	name := segmentName(seg.seq)
+	name := seg.Ref.FileName()
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -124,7 +49,7 @@ func repairTail(dir string, seg *segInfo, log *slog.Logger) (int64, error) {
 	defer f.Close()
 
 	var last [1]byte
-	if _, err := f.ReadAt(last[:], seg.size-1); err != nil {
+	if _, err := f.ReadAt(last[:], seg.Size-1); err != nil {
 		return 0, &CorruptionError{Segment: name, Offset: -1, Err: fmt.Errorf("read last byte: %w", err)}
 	}
 	if last[0] == '\n' {
@@ -134,7 +59,7 @@ func repairTail(dir string, seg *segInfo, log *slog.Logger) (int64, error) {
 	// Find the end of the last whole line, reading backwards.
 	good := int64(0)
 	buf := make([]byte, tailChunk)
-	for end := seg.size; end > 0; {
+	for end := seg.Size; end > 0; {
 		start := max(end-tailChunk, 0)
 		chunk := buf[:end-start]
 		if _, err := f.ReadAt(chunk, start); err != nil {
@@ -146,7 +71,7 @@ func repairTail(dir string, seg *segInfo, log *slog.Logger) (int64, error) {
 		}
 		end = start
 	}
-	cut := seg.size - good
+	cut := seg.Size - good
 
 	if err := saveBroken(dir, name, f, good, cut); err != nil {
 		log.Error("storage: cannot keep the torn tail; truncating anyway", "segment", name,
@@ -163,7 +88,7 @@ func repairTail(dir string, seg *segInfo, log *slog.Logger) (int64, error) {
 	}
 	log.Warn("storage: repaired torn segment tail", "segment", name, "offset", good, "bytes_cut", cut,
 		"kept_in", name+brokenSuffix)
-	seg.size = good
+	seg.Size = good
 	return cut, nil
 }
 

@@ -8,31 +8,63 @@ import (
 	"testing"
 )
 
-func TestSegmentName(t *testing.T) {
-	f := func(name string, want uint64, ok bool) {
-		t.Helper()
-		got, gotOK := parseSegmentName(name)
-		if gotOK != ok || got != want {
-			t.Fatalf("parseSegmentName(%q) = %d, %v; want %d, %v", name, got, gotOK, want, ok)
+func TestSegmentFileName(t *testing.T) {
+	cases := []struct {
+		name string
+		ref  SegmentRef
+		ok   bool
+	}{
+		{"metrics-00-00000001.jsonl", SegmentRef{0, 1}, true},
+		{"metrics-03-00000042.jsonl", SegmentRef{3, 42}, true},
+		{"metrics-123-123456789.jsonl", SegmentRef{123, 123456789}, true},
+		{"metrics-00000001.jsonl", SegmentRef{LegacyLoop, 1}, true},
+		{"metrics-12345678.jsonl", SegmentRef{LegacyLoop, 12345678}, true},
+		{"metrics-00000000.jsonl", SegmentRef{}, false}, // sequence numbers start at 1
+		{"metrics-00-00000000.jsonl", SegmentRef{}, false},
+		{"metrics-0-00000001.jsonl", SegmentRef{}, false}, // loop needs 2 digits
+		{"metrics-00-0000001.jsonl", SegmentRef{}, false}, // seq needs 8 digits
+		{"metrics-1.jsonl", SegmentRef{}, false},
+		{"metrics-0000000a.jsonl", SegmentRef{}, false},
+		{"metrics-00-00000001.jsonl.broken", SegmentRef{}, false},
+		{"metrics-00000001.json", SegmentRef{}, false},
+		{"metric-00000001.jsonl", SegmentRef{}, false},
+		{"LOCK", SegmentRef{}, false},
+		{"metrics-+0000001.jsonl", SegmentRef{}, false},
+		{"metrics-00-+0000001.jsonl", SegmentRef{}, false},
+		{"metrics-00-00-00000001.jsonl", SegmentRef{}, false},
+		{"metrics-99999999999999999999.jsonl", SegmentRef{}, false}, // overflows uint64
+	}
+	for _, tc := range cases {
+		got, ok := ParseSegmentFileName(tc.name)
+		if ok != tc.ok || (ok && got != tc.ref) {
+			t.Errorf("ParseSegmentFileName(%q) = %v, %v; want %v, %v", tc.name, got, ok, tc.ref, tc.ok)
 		}
-		if ok && want < 100000000 && segmentName(want) != name {
-			t.Fatalf("segmentName(%d) = %q; want %q", want, segmentName(want), name)
+		if ok && tc.ref.FileName() != tc.name {
+			t.Errorf("%v.FileName() = %q; want %q", tc.ref, tc.ref.FileName(), tc.name)
 		}
 	}
-	f("metrics-00000001.jsonl", 1, true)
-	f("metrics-00000000.jsonl", 0, true)
-	f("metrics-12345678.jsonl", 12345678, true)
-	f("metrics-123456789.jsonl", 123456789, true)
-	f("metrics-1.jsonl", 0, false)
-	f("metrics-0000000a.jsonl", 0, false)
-	f("metrics-00000001.jsonl.broken", 0, false)
-	f("metrics-00000001.json", 0, false)
-	f("metric-00000001.jsonl", 0, false)
-	f("LOCK", 0, false)
-	f("metrics-+0000001.jsonl", 0, false)
-	f("metrics-99999999999999999999.jsonl", 0, false) // overflows uint64
-	if got := segmentName(123456789); got != "metrics-123456789.jsonl" {
-		t.Fatalf("segmentName(123456789) = %q", got)
+}
+
+func TestListSegments(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"metrics-01-00000002.jsonl", "metrics-00000007.jsonl", "metrics-00-00000010.jsonl",
+		"metrics-01-00000001.jsonl", "metrics-00-00000009.jsonl", "LOCK", "metrics-00-00000009.jsonl.broken"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs, err := ListSegments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SegmentRef{{LegacyLoop, 7}, {0, 9}, {0, 10}, {1, 1}, {1, 2}}
+	if len(segs) != len(want) {
+		t.Fatalf("ListSegments = %v; want %v", segs, want)
+	}
+	for i := range want {
+		if segs[i].Ref != want[i] || segs[i].Size != 2 {
+			t.Fatalf("ListSegments[%d] = %v; want %v of 2 bytes", i, segs[i], want[i])
+		}
 	}
 }
 
@@ -49,44 +81,51 @@ func TestRepairOnOpen(t *testing.T) {
 		wantAbsent []string
 	}{
 		{
-			name:      "torn last line",
+			name:      "legacy layout: repaired, kept, never appended to",
 			files:     []file{{"metrics-00000001.jsonl", "a\nb\n"}, {"metrics-00000002.jsonl", "{\"x\":1}\n{\"x\":2"}},
 			wantFiles: []file{{"metrics-00000001.jsonl", "a\nb\n"}, {"metrics-00000002.jsonl", "{\"x\":1}\n"}, {"metrics-00000002.jsonl.broken", "{\"x\":2\n"}},
+			wantCut:   6,
+			wantSeg:   1,
+		},
+		{
+			name:      "torn last line",
+			files:     []file{{"metrics-00-00000001.jsonl", "a\nb\n"}, {"metrics-00-00000002.jsonl", "{\"x\":1}\n{\"x\":2"}},
+			wantFiles: []file{{"metrics-00-00000001.jsonl", "a\nb\n"}, {"metrics-00-00000002.jsonl", "{\"x\":1}\n"}, {"metrics-00-00000002.jsonl.broken", "{\"x\":2\n"}},
 			wantCut:   6,
 			wantSeg:   3,
 		},
 		{
 			name:       "clean",
-			files:      []file{{"metrics-00000001.jsonl", "a\n"}, {"metrics-00000002.jsonl", "b\n"}},
-			wantFiles:  []file{{"metrics-00000001.jsonl", "a\n"}, {"metrics-00000002.jsonl", "b\n"}},
+			files:      []file{{"metrics-00-00000001.jsonl", "a\n"}, {"metrics-00-00000002.jsonl", "b\n"}},
+			wantFiles:  []file{{"metrics-00-00000001.jsonl", "a\n"}, {"metrics-00-00000002.jsonl", "b\n"}},
 			wantSeg:    3,
-			wantAbsent: []string{"metrics-00000002.jsonl.broken"},
+			wantAbsent: []string{"metrics-00-00000002.jsonl.broken"},
 		},
 		{
 			name:      "no newline at all, segment emptied and reused",
-			files:     []file{{"metrics-00000007.jsonl", "garbage"}},
-			wantFiles: []file{{"metrics-00000007.jsonl", ""}, {"metrics-00000007.jsonl.broken", "garbage\n"}},
+			files:     []file{{"metrics-00-00000007.jsonl", "garbage"}},
+			wantFiles: []file{{"metrics-00-00000007.jsonl", ""}, {"metrics-00-00000007.jsonl.broken", "garbage\n"}},
 			wantCut:   7,
 			wantSeg:   7,
 		},
 		{
 			name:      "torn older segment too",
-			files:     []file{{"metrics-00000001.jsonl", "a\nhalf"}, {"metrics-00000002.jsonl", "b\n\x00\x00"}},
-			wantFiles: []file{{"metrics-00000001.jsonl", "a\n"}, {"metrics-00000002.jsonl", "b\n"}, {"metrics-00000001.jsonl.broken", "half\n"}, {"metrics-00000002.jsonl.broken", "\x00\x00\n"}},
+			files:     []file{{"metrics-00-00000001.jsonl", "a\nhalf"}, {"metrics-00-00000002.jsonl", "b\n\x00\x00"}},
+			wantFiles: []file{{"metrics-00-00000001.jsonl", "a\n"}, {"metrics-00-00000002.jsonl", "b\n"}, {"metrics-00-00000001.jsonl.broken", "half\n"}, {"metrics-00-00000002.jsonl.broken", "\x00\x00\n"}},
 			wantCut:   6,
 			wantSeg:   3,
 		},
 		{
 			name:      "second repair appends to .broken",
-			files:     []file{{"metrics-00000003.jsonl", "a\nnew"}, {"metrics-00000003.jsonl.broken", "old\n"}},
-			wantFiles: []file{{"metrics-00000003.jsonl", "a\n"}, {"metrics-00000003.jsonl.broken", "old\nnew\n"}},
+			files:     []file{{"metrics-00-00000003.jsonl", "a\nnew"}, {"metrics-00-00000003.jsonl.broken", "old\n"}},
+			wantFiles: []file{{"metrics-00-00000003.jsonl", "a\n"}, {"metrics-00-00000003.jsonl.broken", "old\nnew\n"}},
 			wantCut:   3,
 			wantSeg:   4,
 		},
 		{
 			name:      "empty last segment reused",
-			files:     []file{{"metrics-00000001.jsonl", "a\n"}, {"metrics-00000002.jsonl", ""}},
-			wantFiles: []file{{"metrics-00000001.jsonl", "a\n"}, {"metrics-00000002.jsonl", ""}},
+			files:     []file{{"metrics-00-00000001.jsonl", "a\n"}, {"metrics-00-00000002.jsonl", ""}},
+			wantFiles: []file{{"metrics-00-00000001.jsonl", "a\n"}, {"metrics-00-00000002.jsonl", ""}},
 			wantSeg:   2,
 		},
 		{
@@ -107,15 +146,15 @@ func TestRepairOnOpen(t *testing.T) {
 			var logs syncBuffer
 			cfg := testConfig(dir, WriterFile, AckWritten)
 			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-			s, err := Open(cfg)
+			s, err := openDriven(cfg)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			if got := s.w.cur.seq; got != tc.wantSeg {
+			if got := s.Stream(0).cur.ref.Seq; got != tc.wantSeg {
 				t.Fatalf("writing to segment %d; want %d", got, tc.wantSeg)
 			}
 			st := s.Stats()
-			if err := s.Close(); err != nil {
+			if err := closeStore(s); err != nil {
 				t.Fatal(err)
 			}
 			if st.RepairedBytes != tc.wantCut {
@@ -151,17 +190,17 @@ func TestRepairLongTail(t *testing.T) {
 	for i := range tail {
 		tail[i] = 'z'
 	}
-	name := segmentName(1)
+	name := seg0(1)
 	if err := os.WriteFile(filepath.Join(dir, name), append([]byte(head), tail...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	seg := segInfo{seq: 1, size: int64(len(head) + len(tail))}
+	seg := SegmentInfo{Ref: SegmentRef{Loop: 0, Seq: 1}, Size: int64(len(head) + len(tail))}
 	cut, err := repairTail(dir, &seg, quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cut != int64(len(tail)) || seg.size != int64(len(head)) {
-		t.Fatalf("cut %d, size %d; want %d, %d", cut, seg.size, len(tail), len(head))
+	if cut != int64(len(tail)) || seg.Size != int64(len(head)) {
+		t.Fatalf("cut %d, size %d; want %d, %d", cut, seg.Size, len(tail), len(head))
 	}
 	b, err := os.ReadFile(filepath.Join(dir, name+brokenSuffix))
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"metricstream/storage"
 )
 
 // TestForwardPrometheus: every stored sample can be queried back from a Prometheus that
@@ -150,13 +152,19 @@ func TestForwardRefusedAndThrottled(t *testing.T) {
 			t.Errorf("the refusal is not logged with the answer:\n%s", p.logs.String())
 		}
 		cursor, err := os.ReadFile(filepath.Join(dir, "forward-refuser.cursor"))
-		seg := ecoSegmentLines(t, dir)
-		size := 0
-		for _, l := range seg {
-			size += len(l) + 1
+		segs, lerr := storage.ListSegments(dir)
+		if err != nil || lerr != nil {
+			t.Fatalf("cursor: %v; segments: %v", err, lerr)
 		}
-		if err != nil || !strings.Contains(string(cursor), fmt.Sprintf("off %d\n", size)) {
-			t.Errorf("cursor %q (%v); want it at the end, offset %d", cursor, err, size)
+		// One stream per event loop: the cursor is at the end of each loop's last segment.
+		for i, seg := range segs {
+			if (i+1 < len(segs) && segs[i+1].Ref.Loop == seg.Ref.Loop) || seg.Size == 0 {
+				continue // not the stream's last segment, or a loop that stored nothing
+			}
+			want := fmt.Sprintf("loop %d seq %d off %d\n", seg.Ref.Loop, seg.Ref.Seq, seg.Size)
+			if !strings.Contains(string(cursor), want) {
+				t.Errorf("cursor %q; want it at the end of loop %d's stream, %q", cursor, seg.Ref.Loop, want)
+			}
 		}
 	})
 	t.Run("503 Retry-After", func(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 )
 
 // binPath is the server binary under test: $METRICSTREAM_BIN (make test
-// builds bin/metricstream with the io_uring writer and sets it), or a plain
+// builds bin/metricstream and sets it), or a plain
 // build made by TestMain.
 var binPath string
 
@@ -130,9 +130,18 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // listens.
 func startProc(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
+	return startCommand(t, dir, serverCommand, args...)
+}
+
+// serverCommand runs the binary under test with args.
+func serverCommand(args ...string) *exec.Cmd { return exec.Command(binPath, args...) }
+
+// startCommand is startProc with the command built by command.
+func startCommand(t *testing.T, dir string, command func(args ...string) *exec.Cmd, args ...string) *proc {
+	t.Helper()
 	p := &proc{dir: dir, logs: &syncBuffer{}, done: make(chan error, 1)}
 	args = append([]string{"-addr", "127.0.0.1:0", "-data-dir", dir, "-stats-interval", "0"}, args...)
-	p.cmd = exec.Command(binPath, args...)
+	p.cmd = command(args...)
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw
 	if err := p.cmd.Start(); err != nil {
@@ -267,7 +276,7 @@ func storedNames(t *testing.T, dir string) map[string]bool {
 }
 
 // writers lists the writers the binary can run here: file always, io_uring
-// when it is built in and the kernel allows it.
+// when the kernel allows it.
 func writers(t *testing.T) []string {
 	t.Helper()
 	ws := []string{"file"}
@@ -299,15 +308,15 @@ func writers(t *testing.T) []string {
 	}
 }
 
-// loadThenSignal loads p from 16 connections until minAcks batches were
+// loadThenSignal loads p from conns connections until minAcks batches were
 // acknowledged (or 20 s passed), sends sig mid-stream, waits for the exit
 // (30 s at most) and returns the acknowledged metric names.
-func loadThenSignal(t *testing.T, p *proc, minAcks int64, sig os.Signal, exitErr *error) map[string]bool {
+func loadThenSignal(t *testing.T, p *proc, conns int, minAcks int64, sig os.Signal, exitErr *error) map[string]bool {
 	t.Helper()
 	stop := make(chan struct{})
 	var acks atomic.Int64
 	result := make(chan map[string]bool, 1)
-	go func() { result <- load(p, 16, stop, &acks) }()
+	go func() { result <- load(p, conns, stop, &acks) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for acks.Load() < minAcks && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond) // polling the load's progress
@@ -324,39 +333,67 @@ func loadThenSignal(t *testing.T, p *proc, minAcks int64, sig os.Signal, exitErr
 	return <-result
 }
 
+// TestKill9LosesNoAcknowledgedMetric: under 32 connections, kill -9 loses
+// no acknowledged metric, for each writer at -ack written and synced.
 func TestKill9LosesNoAcknowledgedMetric(t *testing.T) {
 	for _, w := range writers(t) {
-		t.Run(w, func(t *testing.T) {
-			dir := t.TempDir()
-			p := startProc(t, dir, "-writer", w, "-ack", "written", "-rate", "0")
-			var exitErr error
-			acked := loadThenSignal(t, p, 2000, syscall.SIGKILL, &exitErr)
-			if len(acked) == 0 {
-				t.Fatalf("nothing acknowledged before the kill\n%s", p.logs.String())
-			}
-			stored := storedNames(t, dir)
-			missing := 0
-			for n := range acked {
-				if !stored[n] {
-					missing++
-				}
-			}
-			if missing > 0 {
-				t.Fatalf("%d of %d acknowledged metrics missing after kill -9", missing, len(acked))
-			}
-			t.Logf("%s: %d acknowledged metrics all on disk (%d stored)", w, len(acked), len(stored))
-
-			// A restart repairs whatever tail the kill tore and serves again.
-			p2 := startProc(t, dir, "-writer", w)
-			resp, err := http.Get("http://" + p2.addr + "/health")
-			if err != nil || resp.StatusCode != 200 {
-				t.Fatalf("after restart: %v %v", err, resp)
-			}
-			resp.Body.Close()
-			p2.cmd.Process.Signal(syscall.SIGTERM)
-			<-p2.done
-		})
+		for _, ack := range []string{"written", "synced"} {
+			t.Run(w+"/"+ack, func(t *testing.T) { testKill9(t, w, ack) })
+		}
 	}
+}
+
+func testKill9(t *testing.T, w, ack string) {
+	dir := t.TempDir()
+	p := startProc(t, dir, "-writer", w, "-ack", ack, "-rate", "0", "-loops", "2")
+	if w == "io_uring" {
+		if n := uringFDs(t, p.cmd.Process.Pid); n < 2 {
+			t.Fatalf("process holds %d io_uring descriptors; want one per loop (2)", n)
+		}
+	}
+	var exitErr error
+	acked := loadThenSignal(t, p, 32, 1500, syscall.SIGKILL, &exitErr)
+	if len(acked) == 0 {
+		t.Fatalf("nothing acknowledged before the kill\n%s", p.logs.String())
+	}
+	stored := storedNames(t, dir)
+	missing := 0
+	for n := range acked {
+		if !stored[n] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d acknowledged metrics missing after kill -9", missing, len(acked))
+	}
+	t.Logf("%s/%s: %d acknowledged metrics all on disk (%d stored)", w, ack, len(acked), len(stored))
+
+	// A restart repairs whatever tail the kill tore and serves again.
+	p2 := startProc(t, dir, "-writer", w)
+	resp, err := http.Get("http://" + p2.addr + "/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after restart: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	<-p2.done
+}
+
+// uringFDs counts the io_uring descriptors process pid holds.
+func uringFDs(t *testing.T, pid int) int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && link == "anon_inode:[io_uring]" {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSIGTERMDrainsUnderLoad(t *testing.T) {
@@ -365,7 +402,7 @@ func TestSIGTERMDrainsUnderLoad(t *testing.T) {
 			dir := t.TempDir()
 			p := startProc(t, dir, "-writer", w, "-ack", "written", "-rate", "0")
 			var exitErr error
-			acked := loadThenSignal(t, p, 1000, syscall.SIGTERM, &exitErr)
+			acked := loadThenSignal(t, p, 16, 1000, syscall.SIGTERM, &exitErr)
 			if exitErr != nil {
 				t.Fatalf("exit: %v\n%s", exitErr, p.logs.String())
 			}
