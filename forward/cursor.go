@@ -195,7 +195,7 @@ func (s *sinkRunner) loadCursor() error {
 		s.streams[p.Loop] = st
 	}
 	slices.SortFunc(sent, func(a, b Position) int {
-		if c := compareRefs(a.ref(), b.ref()); c != 0 {
+		if c := compareRefs(refOf(a), refOf(b)); c != 0 {
 			return c
 		}
 		return int(a.Off - b.Off)
@@ -206,7 +206,7 @@ func (s *sinkRunner) loadCursor() error {
 			st = &stream{loop: p.Loop, pos: Position{Loop: p.Loop}}
 			s.streams[p.Loop] = st
 		}
-		if st.shared.hasAcked && !st.pos.before(p) {
+		if st.shared.hasAcked && !posBefore(st.pos, p) {
 			continue // acknowledged already
 		}
 		st.replay = append(st.replay, p)

@@ -45,6 +45,6 @@
 //
 // # Types shared with storage
 //
-// SegmentRef, SegmentInfo, Position, ListSegments and ParseSegmentFileName are a private copy of
-// storage/layout.go (CONTRACT §1) until the per-loop storage lands; then they become aliases.
+// SegmentRef, SegmentInfo and Position are storage's (aliases), so *storage.Store is a Source
+// and *Forwarder a storage.RetentionGuard as they are.
 package forward

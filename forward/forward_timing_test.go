@@ -198,7 +198,7 @@ func writeBenchSegments(b *testing.B, dir string) map[int]int64 {
 			continue
 		}
 		ends[loop] = int64(len(part))
-		if err := os.WriteFile(filepath.Join(dir, SegmentRef{loop, 1}.FileName()), part, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, SegmentRef{Loop: loop, Seq: 1}.FileName()), part, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -53,7 +53,7 @@ func onlySink(f *Forwarder) Snapshot {
 // nothing; lines appended later (tailing) arrive too.
 func TestForwardEveryStream(t *testing.T) {
 	dir := t.TempDir()
-	refs := []SegmentRef{{LegacyLoop, 3}, {0, 1}, {0, 2}, {1, 7}}
+	refs := []SegmentRef{{Loop: LegacyLoop, Seq: 3}, {Loop: 0, Seq: 1}, {Loop: 0, Seq: 2}, {Loop: 1, Seq: 7}}
 	ends := map[int]Position{}
 	for i, ref := range refs {
 		n := appendTestLines(t, dir, ref, "m"+string(rune('a'+i)), 0, 250)
@@ -66,7 +66,7 @@ func TestForwardEveryStream(t *testing.T) {
 	f := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write", Batch: 100, Inflight: 3}, &log)
 	waitFor(t, 10*time.Second, "1000 samples", func() bool { _, n := rr.received(); return n == 1000 })
 	// Tailing: the current segment of loop 1 grows.
-	appendTestLines(t, dir, SegmentRef{1, 7}, "md", 250, 50)
+	appendTestLines(t, dir, SegmentRef{Loop: 1, Seq: 7}, "md", 250, 50)
 	waitFor(t, 10*time.Second, "1050 samples", func() bool { _, n := rr.received(); return n == 1050 })
 	waitFor(t, 5*time.Second, "the cursor at every stream's end", func() bool {
 		return len(onlySink(f).Cursor) == 3
@@ -82,7 +82,7 @@ func TestForwardEveryStream(t *testing.T) {
 	for _, p := range pos {
 		want := ends[p.Loop]
 		if p.Loop == 1 {
-			want.Off = fileSize(t, filepath.Join(dir, SegmentRef{1, 7}.FileName()))
+			want.Off = fileSize(t, filepath.Join(dir, SegmentRef{Loop: 1, Seq: 7}.FileName()))
 		}
 		if p != want {
 			t.Errorf("cursor of loop %d at %+v; want %+v", p.Loop, p, want)
@@ -90,7 +90,7 @@ func TestForwardEveryStream(t *testing.T) {
 	}
 	// A restart from the saved cursor sends nothing again.
 	f2 := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write", Batch: 100}, &log)
-	appendTestLines(t, dir, SegmentRef{0, 2}, "mc", 250, 1)
+	appendTestLines(t, dir, SegmentRef{Loop: 0, Seq: 2}, "mc", 250, 1)
 	waitFor(t, 10*time.Second, "the new sample", func() bool { _, n := rr.received(); return n == 1051 })
 	closeForwarder(t, f2)
 	if s := onlySink(f2); s.ResentSamples != 0 || s.Samples != 1 {
@@ -115,7 +115,7 @@ func TestRefusedRequestIsDropped(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			appendTestLines(t, dir, SegmentRef{0, 1}, "m", 0, 30)
+			appendTestLines(t, dir, SegmentRef{Loop: 0, Seq: 1}, "m", 0, 30)
 			rr := newRWReceiver(t)
 			rr.answer = func(n int) (int, http.Header) {
 				if n == 0 {
@@ -131,7 +131,7 @@ func TestRefusedRequestIsDropped(t *testing.T) {
 			waitFor(t, 10*time.Second, "the samples", func() bool { _, n := rr.received(); return n == want })
 			waitFor(t, 5*time.Second, "the cursor at the end", func() bool {
 				c := onlySink(f).Cursor
-				return len(c) == 1 && c[0].Off == fileSize(t, filepath.Join(dir, SegmentRef{0, 1}.FileName()))
+				return len(c) == 1 && c[0].Off == fileSize(t, filepath.Join(dir, SegmentRef{Loop: 0, Seq: 1}.FileName()))
 			})
 			s := onlySink(f)
 			if s.Dropped["rejected"][0] != tc.wantDropped || s.Requests[tc.status] != 1 {
@@ -166,7 +166,7 @@ func fileSize(t *testing.T, path string) int64 {
 // once acknowledged, a segment is no longer Needed.
 func TestRetentionGuard(t *testing.T) {
 	dir := t.TempDir()
-	seg1, seg2 := SegmentRef{0, 1}, SegmentRef{0, 2}
+	seg1, seg2 := SegmentRef{Loop: 0, Seq: 1}, SegmentRef{Loop: 0, Seq: 2}
 	n1 := appendTestLines(t, dir, seg1, "old", 0, 40)
 	appendTestLines(t, dir, seg2, "new", 0, 20)
 	var up atomic.Bool
@@ -207,7 +207,7 @@ func TestRetentionGuard(t *testing.T) {
 // .sent file) are cut again exactly as before, counted as resends, and then forwarding goes on.
 func TestRestartReplaysSameBatches(t *testing.T) {
 	dir := t.TempDir()
-	seg := SegmentRef{0, 1}
+	seg := SegmentRef{Loop: 0, Seq: 1}
 	appendTestLines(t, dir, seg, "m", 0, 100)
 	data, _ := os.ReadFile(filepath.Join(dir, seg.FileName()))
 	at := func(lines int) Position {
@@ -259,7 +259,7 @@ func TestRestartReplaysSameBatches(t *testing.T) {
 // stays unacknowledged for the next start.
 func TestCloseDoesNotWaitForADownSink(t *testing.T) {
 	dir := t.TempDir()
-	appendTestLines(t, dir, SegmentRef{0, 1}, "m", 0, 10)
+	appendTestLines(t, dir, SegmentRef{Loop: 0, Seq: 1}, "m", 0, 10)
 	rr := newRWReceiver(t)
 	rr.answer = func(int) (int, http.Header) { return http.StatusServiceUnavailable, nil }
 	srv := httptest.NewServer(rr)

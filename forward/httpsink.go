@@ -66,7 +66,7 @@ func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 	if res.invalid > 0 {
 		s.stats.drop(dropInvalid, int64(res.invalid), res.invalidBytes, 0)
 		s.log.Warn("forward: stored lines not forwarded: cannot parse them", "sink", s.name,
-			"segment", b.start.ref().FileName(), "offset", b.start.Off+int64(res.firstBadOff),
+			"segment", refOf(b.start).FileName(), "offset", b.start.Off+int64(res.firstBadOff),
 			"lines", res.invalid, "err", res.firstErr)
 	}
 	if res.samples == 0 {
@@ -88,7 +88,7 @@ func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 			s.stats.drop(dropRejected, int64(res.samples), int64(len(b.data))-res.invalidBytes, 1)
 			s.log.Error("forward: sink refused a request; its samples are dropped", "sink", s.name,
 				"status", status, "answer", answer, "samples", res.samples,
-				"segment", b.start.ref().FileName(), "offset", b.start.Off)
+				"segment", refOf(b.start).FileName(), "offset", b.start.Off)
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -390,5 +390,5 @@ func (w *natsWorker) dropTooLarge(b *batch, m *natsMsg, err error) {
 	n.stats.drop(dropRejected, int64(m.lines), int64(m.end-m.start), 1)
 	n.log.Error("forward: NATS server refuses the message as too large; its samples are dropped (lower -forward-nats-max-msg-bytes)",
 		"sink", n.sp.name, "bytes", m.end-m.start, "samples", m.lines,
-		"segment", b.start.ref().FileName(), "offset", b.start.Off+int64(m.start), "err", err)
+		"segment", refOf(b.start).FileName(), "offset", b.start.Off+int64(m.start), "err", err)
 }

@@ -47,7 +47,7 @@ func startNATS(t *testing.T) string {
 func TestNATSRepublishIsDeduplicated(t *testing.T) {
 	addr := startNATS(t)
 	dir := t.TempDir()
-	seg := SegmentRef{0, 1}
+	seg := SegmentRef{Loop: 0, Seq: 1}
 	appendTestLines(t, dir, seg, "m", 0, 100)
 	sc := SinkConfig{URL: "nats://" + addr + "/metrics.edge?stream=EDGE#n", Batch: 25, Inflight: 2, NATSMaxMsgBytes: 1024}
 	end := fileSize(t, filepath.Join(dir, seg.FileName()))

@@ -74,7 +74,7 @@ func (s *sinkRunner) dropping(ref SegmentRef, path string) {
 	case read.Seq == ref.Seq:
 		from = read.Off
 	}
-	if next := (Position{Loop: ref.Loop, Seq: ref.Seq + 1}); st.shared.skipTo.before(next) {
+	if next := (Position{Loop: ref.Loop, Seq: ref.Seq + 1}); posBefore(st.shared.skipTo, next) {
 		st.shared.skipTo = next
 	}
 	s.mu.Unlock()

@@ -181,7 +181,7 @@ func (s *sinkRunner) noteSent(st *stream, b *batch) {
 	for _, o := range s.streams {
 		kept := o.sentEnds[:0]
 		for _, e := range o.sentEnds {
-			if o.shared.persisted.before(e) {
+			if posBefore(o.shared.persisted, e) {
 				kept = append(kept, e)
 			}
 		}
@@ -265,7 +265,7 @@ func (s *sinkRunner) finish(b *batch, released []*batch) []*batch {
 	end := st.inflight[n-1].end
 	released = append(released, st.inflight[:n]...)
 	st.inflight = append(st.inflight[:0], st.inflight[n:]...)
-	if !st.shared.hasAcked || st.shared.acked.before(end) {
+	if !st.shared.hasAcked || posBefore(st.shared.acked, end) {
 		st.shared.acked, st.shared.hasAcked = end, true
 	}
 	return released

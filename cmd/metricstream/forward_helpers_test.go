@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -277,6 +278,7 @@ func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct
 				if err != nil {
 					return // the server was killed
 				}
+				io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
 					acks.Add(1)

@@ -57,6 +57,11 @@ func TestForwardPrometheus(t *testing.T) {
 	// Each series holds one sample per batch; query every sample back by its series and time.
 	lines := ecoDecodeLines(t, ecoSegmentLines(t, data))
 	var got []string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("metricstream log:\n%s", p.logs.String())
+		}
+	})
 	fwPoll(t, 20*time.Second, "every sample in prometheus", func() bool {
 		got = got[:0]
 		for _, l := range lines {
