@@ -36,6 +36,41 @@ type batch struct {
 	resent     int  // lines that an earlier run had already sent (counted as resends)
 	dropped    bool // refused by the sink (4xx): the cursor moves over it all the same
 	done       bool // acker: delivered or dropped
+
+	// Order within a stream: a batch is sent only after the previous batch of its stream (turn
+	// is closed), and closes its own channel (release) once it was delivered, dropped or, for
+	// NATS, published. Batches of one stream are encoded in parallel but never overtake each
+	// other on the wire, so a receiver that wants each series in time order (Prometheus) gets it.
+	turn     <-chan struct{}
+	sent     chan struct{}
+	released bool // owned by the worker
+}
+
+// closedTurn is the turn of a stream's first batch.
+var closedTurn = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// waitTurn waits until the previous batch of b's stream released its turn.
+func (b *batch) waitTurn(ctx context.Context, stopping <-chan struct{}) error {
+	select {
+	case <-b.turn:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stopping:
+		return errStopping
+	}
+}
+
+// release lets the next batch of the stream go; once.
+func (b *batch) release() {
+	if !b.released {
+		b.released = true
+		close(b.sent)
+	}
 }
 
 // deliverer sends batches to one sink. deliver returns when the sink acknowledged the batch

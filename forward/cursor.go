@@ -190,7 +190,7 @@ func (s *sinkRunner) loadCursor() error {
 	sentPath := filepath.Join(s.dir, cursorFileName(s.name, "sent"))
 	sent, _ := loadCursor(sentPath) // damaged or missing: resends are simply not counted
 	for _, p := range acked {
-		st := &stream{loop: p.Loop, pos: p}
+		st := &stream{loop: p.Loop, pos: p, prevSent: closedTurn}
 		st.shared.acked, st.shared.hasAcked, st.shared.read, st.shared.persisted = p, true, p, p
 		s.streams[p.Loop] = st
 	}
@@ -203,7 +203,7 @@ func (s *sinkRunner) loadCursor() error {
 	for _, p := range sent {
 		st, ok := s.streams[p.Loop]
 		if !ok {
-			st = &stream{loop: p.Loop, pos: Position{Loop: p.Loop}}
+			st = &stream{loop: p.Loop, pos: Position{Loop: p.Loop}, prevSent: closedTurn}
 			s.streams[p.Loop] = st
 		}
 		if st.shared.hasAcked && !posBefore(st.pos, p) {

@@ -69,6 +69,9 @@ func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 			"segment", refOf(b.start).FileName(), "offset", b.start.Off+int64(res.firstBadOff),
 			"lines", res.invalid, "err", res.firstErr)
 	}
+	if err := b.waitTurn(ctx, w.stopping); err != nil {
+		return err
+	}
 	if res.samples == 0 {
 		return nil
 	}

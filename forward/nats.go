@@ -274,6 +274,9 @@ type natsMsg struct {
 func (w *natsWorker) deliver(ctx context.Context, b *batch) error {
 	n := w.sink
 	w.split(b)
+	if err := b.waitTurn(ctx, w.stopping); err != nil {
+		return err
+	}
 	for {
 		checkCtx, cancel := context.WithTimeout(ctx, n.sp.Timeout)
 		err := n.ensureStream(checkCtx)
@@ -343,6 +346,7 @@ func (w *natsWorker) publish(ctx context.Context, b *batch) error {
 		}
 		futures[i] = f
 	}
+	b.release() // published in order; the next batch of the stream may publish too
 	for i, f := range futures {
 		if f == nil {
 			continue

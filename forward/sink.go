@@ -56,7 +56,8 @@ type stream struct {
 	replay   []Position
 	hwm      Position
 	hasHWM   bool
-	sentEnds []Position // ends of the batches sent and not yet covered by the persisted cursor
+	sentEnds []Position      // ends of the batches sent and not yet covered by the persisted cursor
+	prevSent <-chan struct{} // released by the last batch dispatched (closedTurn before the first)
 
 	// Guarded by sinkRunner.mu: appended by the reader, popped by the acker.
 	inflight []*batch // dispatched batches in dispatch order
@@ -84,7 +85,9 @@ func (s *sinkRunner) run(readCtx, sendCtx context.Context, src Source, wg *sync.
 		go func() {
 			defer workers.Done()
 			for b := range s.work {
-				if err := d.deliver(sendCtx, b); err != nil {
+				err := d.deliver(sendCtx, b)
+				b.release()
+				if err != nil {
 					return // shutting down: the batch stays unacknowledged and is sent again next run
 				}
 				s.done <- b
@@ -155,6 +158,8 @@ func (s *sinkRunner) dispatchOne(ctx context.Context, f Position) (bool, error) 
 		}
 	}
 	s.noteSent(st, b)
+	b.turn, b.sent, b.released = st.prevSent, make(chan struct{}), false
+	st.prevSent = b.sent
 	s.mu.Lock()
 	st.inflight = append(st.inflight, b)
 	s.mu.Unlock()
@@ -202,7 +207,7 @@ func (s *sinkRunner) streamFor(loop int) *stream {
 	if st, ok := s.streams[loop]; ok {
 		return st
 	}
-	st := &stream{loop: loop, pos: Position{Loop: loop}}
+	st := &stream{loop: loop, pos: Position{Loop: loop}, prevSent: closedTurn}
 	s.streams[loop] = st
 	return st
 }

@@ -267,7 +267,11 @@ func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second}
+			// Its own transport: one connection per load goroutine, so that each goroutine's
+			// series stay on one event loop (a shared pool would mix them).
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 			for i := 0; maxPerConn == 0 || i < maxPerConn; i++ {
 				select {
 				case <-stop:

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ func TestForwardPrometheus(t *testing.T) {
 			}
 			got = append(got, fwKey(res[0].Metric, v, ts.UnixMilli()))
 		}
-		return true
+		return slices.Equal(fwSorted(got), want) // until the last request arrived
 	})
 	fwDiff(t, "prometheus", fwSorted(got), want)
 	ecoStopProc(t, p)
