@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -332,7 +333,9 @@ func (w *natsWorker) publish(ctx context.Context, b *batch) error {
 			continue
 		}
 		msg := nats.NewMsg(n.sp.nats.subject)
-		msg.Data = b.data[m.start:m.end]
+		// A copy: nats.go keeps the message and may publish it again by itself (its retry after
+		// "no responders") after this batch's buffer went back to the pool.
+		msg.Data = bytes.Clone(b.data[m.start:m.end])
 		msg.Header.Set(jetstream.MsgIDHeader, w.msgID(b, m))
 		f, err := n.js.PublishMsgAsync(msg)
 		if errors.Is(err, nats.ErrMaxPayload) {

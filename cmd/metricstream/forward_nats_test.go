@@ -112,10 +112,15 @@ func fwNATSLines(t *testing.T, servers, stream string, wantMsgs uint64) (lines [
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var cons jetstream.Consumer
+	var lastErr error
+	fwPoll(t, 30*time.Second, "a consumer (a cluster just restarted may answer 503 for a while)", func() bool {
+		cons, lastErr = js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+		if lastErr != nil {
+			t.Logf("consumer: %v", lastErr)
+		}
+		return lastErr == nil
+	})
 	ids := map[string]bool{}
 	seen := map[uint64]bool{} // stream sequences: an ordered consumer that resets may deliver one again
 	for uint64(len(seen)) < wantMsgs {
@@ -171,7 +176,11 @@ func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string
 	})
 	want := ecoSegmentLines(t, dir)
 	sort.Strings(want)
-	msgs := fwStreamMsgs(servers, stream)
+	var msgs uint64
+	fwPoll(t, 30*time.Second, "the stream's state", func() bool {
+		msgs = fwStreamMsgs(servers, stream)
+		return msgs > 0
+	})
 	got, repeated := fwNATSLines(t, servers, stream, msgs)
 	if repeated > 0 {
 		t.Errorf("%d messages repeat an earlier Nats-Msg-Id", repeated)
