@@ -190,12 +190,12 @@ func (s *sinkRunner) loadCursor() error {
 	sentPath := filepath.Join(s.dir, cursorFileName(s.name, "sent"))
 	sent, _ := loadCursor(sentPath) // damaged or missing: resends are simply not counted
 	for _, p := range acked {
-		st := &stream{loop: p.Loop, pos: p}
+		st := &stream{loop: p.Loop, pos: p, prevSent: closedTurn}
 		st.shared.acked, st.shared.hasAcked, st.shared.read, st.shared.persisted = p, true, p, p
 		s.streams[p.Loop] = st
 	}
 	slices.SortFunc(sent, func(a, b Position) int {
-		if c := compareRefs(a.ref(), b.ref()); c != 0 {
+		if c := compareRefs(refOf(a), refOf(b)); c != 0 {
 			return c
 		}
 		return int(a.Off - b.Off)
@@ -203,10 +203,10 @@ func (s *sinkRunner) loadCursor() error {
 	for _, p := range sent {
 		st, ok := s.streams[p.Loop]
 		if !ok {
-			st = &stream{loop: p.Loop, pos: Position{Loop: p.Loop}}
+			st = &stream{loop: p.Loop, pos: Position{Loop: p.Loop}, prevSent: closedTurn}
 			s.streams[p.Loop] = st
 		}
-		if st.shared.hasAcked && !st.pos.before(p) {
+		if st.shared.hasAcked && !posBefore(st.pos, p) {
 			continue // acknowledged already
 		}
 		st.replay = append(st.replay, p)

@@ -38,12 +38,16 @@ func BenchmarkEncodeRemoteWrite(b *testing.B) {
 	e := newRWEncoder()
 	b.SetBytes(int64(len(lines)))
 	b.ReportAllocs()
+	var body []byte
 	for b.Loop() {
-		if _, r := e.encode(lines); r.samples != 10000 {
+		var r encodeResult
+		if body, r = e.encode(lines); r.samples != 10000 {
 			b.Fatal(r)
 		}
 	}
 	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(len(lines))/10000, "stored-B/sample")
+	b.ReportMetric(float64(len(body))/10000, "wire-B/sample")
 }
 
 func BenchmarkEncodeInflux(b *testing.B) {
@@ -51,12 +55,16 @@ func BenchmarkEncodeInflux(b *testing.B) {
 	e := newInfluxEncoder()
 	b.SetBytes(int64(len(lines)))
 	b.ReportAllocs()
+	var body []byte
 	for b.Loop() {
-		if _, r := e.encode(lines); r.samples != 10000 {
+		var r encodeResult
+		if body, r = e.encode(lines); r.samples != 10000 {
 			b.Fatal(r)
 		}
 	}
 	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(len(lines))/10000, "stored-B/sample")
+	b.ReportMetric(float64(len(body))/10000, "wire-B/sample")
 }
 
 // BenchmarkForwardVictoriaMetrics forwards b.N stored samples, in two loops' streams, to a real
@@ -90,23 +98,7 @@ func BenchmarkForwardVictoriaMetrics(b *testing.B) {
 	}
 
 	dir := b.TempDir()
-	lines := benchLines(b.N)
-	half := len(lines) / 2
-	for half > 0 && lines[half-1] != '\n' {
-		half++
-	}
-	ends := map[int]int64{}
-	for loop, part := range [][]byte{lines[:half], lines[half:]} {
-		if len(part) == 0 {
-			continue
-		}
-		ends[loop] = int64(len(part))
-		if err := os.WriteFile(filepath.Join(dir, SegmentRef{loop, 1}.FileName()), part, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(len(lines)) / int64(b.N))
-	b.ReportAllocs()
+	ends := writeBenchSegments(b, dir)
 	b.ResetTimer()
 	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: "http://" + addr + "/api/v1/write", Inflight: 4}},
 		Logger: (&logBuffer{}).logger(), PollInterval: time.Millisecond})
@@ -139,6 +131,80 @@ func cursorAt(f *Forwarder, ends map[int]int64) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkForwardNATS forwards b.N stored samples, in two loops' streams, to a real
+// single-node nats-server (an R1 file-storage stream created by the forwarder), in messages of
+// the default size, from the start of reading to the last acknowledgement saved.
+func BenchmarkForwardNATS(b *testing.B) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		b.Skip("nats-server is not installed (Debian package nats-server); skipping")
+	}
+	addr := freeAddr(b)
+	host, port, _ := net.SplitHostPort(addr)
+	srv := exec.Command(bin, "-a", host, "-p", port, "-js", "-sd", b.TempDir())
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		srv.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("nats-server did not start")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a starting server
+	}
+	dir := b.TempDir()
+	ends := writeBenchSegments(b, dir)
+	b.ResetTimer()
+	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: "nats://" + addr + "/bench?stream=BENCH", Inflight: 4}},
+		Logger: (&logBuffer{}).logger(), PollInterval: time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Start(NewDirSource(dir)); err != nil {
+		b.Fatal(err)
+	}
+	for !cursorAt(f, ends) {
+		time.Sleep(time.Millisecond) // polling the forwarder's progress
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f.Close(ctx)
+}
+
+// writeBenchSegments writes b.N stored lines into segment 1 of loops 0 and 1 and returns the
+// offset each ends at.
+func writeBenchSegments(b *testing.B, dir string) map[int]int64 {
+	lines := benchLines(b.N)
+	half := len(lines) / 2
+	for half > 0 && lines[half-1] != '\n' {
+		half++
+	}
+	ends := map[int]int64{}
+	for loop, part := range [][]byte{lines[:half], lines[half:]} {
+		if len(part) == 0 {
+			continue
+		}
+		ends[loop] = int64(len(part))
+		if err := os.WriteFile(filepath.Join(dir, SegmentRef{Loop: loop, Seq: 1}.FileName()), part, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(lines)) / int64(b.N))
+	b.ReportAllocs()
+	return ends
 }
 
 // freeAddr returns a loopback host:port that was free a moment ago.

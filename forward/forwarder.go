@@ -221,7 +221,7 @@ func formatPositions(pos []Position) string {
 		if i > 0 {
 			out += " "
 		}
-		out += fmt.Sprintf("%s@%d", p.ref().FileName(), p.Off)
+		out += fmt.Sprintf("%s@%d", refOf(p).FileName(), p.Off)
 	}
 	return out
 }

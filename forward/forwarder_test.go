@@ -1,12 +1,16 @@
 package forward
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,7 +53,7 @@ func onlySink(f *Forwarder) Snapshot {
 // nothing; lines appended later (tailing) arrive too.
 func TestForwardEveryStream(t *testing.T) {
 	dir := t.TempDir()
-	refs := []SegmentRef{{LegacyLoop, 3}, {0, 1}, {0, 2}, {1, 7}}
+	refs := []SegmentRef{{Loop: LegacyLoop, Seq: 3}, {Loop: 0, Seq: 1}, {Loop: 0, Seq: 2}, {Loop: 1, Seq: 7}}
 	ends := map[int]Position{}
 	for i, ref := range refs {
 		n := appendTestLines(t, dir, ref, "m"+string(rune('a'+i)), 0, 250)
@@ -62,7 +66,7 @@ func TestForwardEveryStream(t *testing.T) {
 	f := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write", Batch: 100, Inflight: 3}, &log)
 	waitFor(t, 10*time.Second, "1000 samples", func() bool { _, n := rr.received(); return n == 1000 })
 	// Tailing: the current segment of loop 1 grows.
-	appendTestLines(t, dir, SegmentRef{1, 7}, "md", 250, 50)
+	appendTestLines(t, dir, SegmentRef{Loop: 1, Seq: 7}, "md", 250, 50)
 	waitFor(t, 10*time.Second, "1050 samples", func() bool { _, n := rr.received(); return n == 1050 })
 	waitFor(t, 5*time.Second, "the cursor at every stream's end", func() bool {
 		return len(onlySink(f).Cursor) == 3
@@ -78,7 +82,7 @@ func TestForwardEveryStream(t *testing.T) {
 	for _, p := range pos {
 		want := ends[p.Loop]
 		if p.Loop == 1 {
-			want.Off = onlySink(f).Cursor[2].Off
+			want.Off = fileSize(t, filepath.Join(dir, SegmentRef{Loop: 1, Seq: 7}.FileName()))
 		}
 		if p != want {
 			t.Errorf("cursor of loop %d at %+v; want %+v", p.Loop, p, want)
@@ -86,7 +90,7 @@ func TestForwardEveryStream(t *testing.T) {
 	}
 	// A restart from the saved cursor sends nothing again.
 	f2 := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write", Batch: 100}, &log)
-	appendTestLines(t, dir, SegmentRef{0, 2}, "mc", 250, 1)
+	appendTestLines(t, dir, SegmentRef{Loop: 0, Seq: 2}, "mc", 250, 1)
 	waitFor(t, 10*time.Second, "the new sample", func() bool { _, n := rr.received(); return n == 1051 })
 	closeForwarder(t, f2)
 	if s := onlySink(f2); s.ResentSamples != 0 || s.Samples != 1 {
@@ -111,7 +115,7 @@ func TestRefusedRequestIsDropped(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			appendTestLines(t, dir, SegmentRef{0, 1}, "m", 0, 30)
+			appendTestLines(t, dir, SegmentRef{Loop: 0, Seq: 1}, "m", 0, 30)
 			rr := newRWReceiver(t)
 			rr.answer = func(n int) (int, http.Header) {
 				if n == 0 {
@@ -127,7 +131,7 @@ func TestRefusedRequestIsDropped(t *testing.T) {
 			waitFor(t, 10*time.Second, "the samples", func() bool { _, n := rr.received(); return n == want })
 			waitFor(t, 5*time.Second, "the cursor at the end", func() bool {
 				c := onlySink(f).Cursor
-				return len(c) == 1 && c[0].Off == fileSize(t, filepath.Join(dir, SegmentRef{0, 1}.FileName()))
+				return len(c) == 1 && c[0].Off == fileSize(t, filepath.Join(dir, SegmentRef{Loop: 0, Seq: 1}.FileName()))
 			})
 			s := onlySink(f)
 			if s.Dropped["rejected"][0] != tc.wantDropped || s.Requests[tc.status] != 1 {
@@ -162,7 +166,7 @@ func fileSize(t *testing.T, path string) int64 {
 // once acknowledged, a segment is no longer Needed.
 func TestRetentionGuard(t *testing.T) {
 	dir := t.TempDir()
-	seg1, seg2 := SegmentRef{0, 1}, SegmentRef{0, 2}
+	seg1, seg2 := SegmentRef{Loop: 0, Seq: 1}, SegmentRef{Loop: 0, Seq: 2}
 	n1 := appendTestLines(t, dir, seg1, "old", 0, 40)
 	appendTestLines(t, dir, seg2, "new", 0, 20)
 	var up atomic.Bool
@@ -197,4 +201,86 @@ func TestRetentionGuard(t *testing.T) {
 		t.Errorf("the drop is not logged:\n%s", log.String())
 	}
 	waitFor(t, 5*time.Second, "seg2 acknowledged", func() bool { return !f.Needed(seg2) })
+}
+
+// TestRestartReplaysSameBatches: after a crash, the batches sent beyond the saved cursor (the
+// .sent file) are cut again exactly as before, counted as resends, and then forwarding goes on.
+func TestRestartReplaysSameBatches(t *testing.T) {
+	dir := t.TempDir()
+	seg := SegmentRef{Loop: 0, Seq: 1}
+	appendTestLines(t, dir, seg, "m", 0, 100)
+	data, _ := os.ReadFile(filepath.Join(dir, seg.FileName()))
+	at := func(lines int) Position {
+		end, _ := cutLines(data, lines)
+		return Position{Loop: 0, Seq: 1, Off: int64(end)}
+	}
+	// A crashed run: cursor after line 20, batches ending at lines 30, 45, 60 in flight.
+	if err := saveCursorAtomic(filepath.Join(dir, "forward-s.cursor"), encodeCursor(nil, "s", []Position{at(20)})); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "forward-s.sent"), encodeCursor(nil, "s", []Position{at(30), at(45), at(60)}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	rr := newRWReceiver(t)
+	var mu sync.Mutex
+	rr.answer = func(int) (int, http.Header) { return http.StatusNoContent, nil }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		samples, err := decodeRemoteWrite(body)
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		sizes = append(sizes, len(samples))
+		mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rr.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var log logBuffer
+	f := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write#s", Batch: 1000, Inflight: 1}, &log)
+	waitFor(t, 10*time.Second, "80 samples", func() bool { _, n := rr.received(); return n == 80 })
+	closeForwarder(t, f)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int{10, 15, 15, 40}; !slices.Equal(sizes, want) {
+		t.Errorf("requests of %v samples; want %v (the crashed run's batches, then the rest)", sizes, want)
+	}
+	if s := onlySink(f); s.ResentSamples != 40 || s.ResentRequests != 3 {
+		t.Errorf("resent %d samples in %d requests; want 40 in 3", s.ResentSamples, s.ResentRequests)
+	}
+	if names, n := rr.received(); names != 80 || n != 80 {
+		t.Errorf("%d names, %d samples; want lines 20 to 99 once each", names, n)
+	}
+}
+
+// TestCloseDoesNotWaitForADownSink: a delivery waiting to retry ends at once on Close; the batch
+// stays unacknowledged for the next start.
+func TestCloseDoesNotWaitForADownSink(t *testing.T) {
+	dir := t.TempDir()
+	appendTestLines(t, dir, SegmentRef{Loop: 0, Seq: 1}, "m", 0, 10)
+	rr := newRWReceiver(t)
+	rr.answer = func(int) (int, http.Header) { return http.StatusServiceUnavailable, nil }
+	srv := httptest.NewServer(rr)
+	defer srv.Close()
+	var log logBuffer
+	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: srv.URL + "/api/v1/write", MinBackoff: time.Minute}},
+		Logger: log.logger(), PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(NewDirSource(dir)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a refused attempt", func() bool { return onlySink(f).Retries > 0 })
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.Close(ctx); err != nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("Close took %v: %v", time.Since(start), err)
+	}
+	if c := onlySink(f).Cursor; len(c) != 0 {
+		t.Fatalf("cursor %v moved without an acknowledgement", c)
+	}
 }

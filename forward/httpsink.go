@@ -42,8 +42,8 @@ func (s *httpSink) start(context.Context) error { return nil }
 
 func (s *httpSink) close() { s.client.CloseIdleConnections() }
 
-func (s *httpSink) newWorker() deliverer {
-	w := &httpWorker{sink: s, bo: s.bo}
+func (s *httpSink) newWorker(stopping <-chan struct{}) deliverer {
+	w := &httpWorker{sink: s, bo: s.bo, stopping: stopping}
 	if s.format == FormatInflux {
 		w.enc = newInfluxEncoder()
 	} else {
@@ -54,9 +54,10 @@ func (s *httpSink) newWorker() deliverer {
 
 // httpWorker delivers one batch at a time: encode, post, retry.
 type httpWorker struct {
-	sink *httpSink
-	enc  encoder
-	bo   backoff
+	sink     *httpSink
+	enc      encoder
+	bo       backoff
+	stopping <-chan struct{}
 }
 
 func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
@@ -65,8 +66,11 @@ func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 	if res.invalid > 0 {
 		s.stats.drop(dropInvalid, int64(res.invalid), res.invalidBytes, 0)
 		s.log.Warn("forward: stored lines not forwarded: cannot parse them", "sink", s.name,
-			"segment", b.start.ref().FileName(), "offset", b.start.Off+int64(res.firstBadOff),
+			"segment", refOf(b.start).FileName(), "offset", b.start.Off+int64(res.firstBadOff),
 			"lines", res.invalid, "err", res.firstErr)
+	}
+	if err := b.waitTurn(ctx, w.stopping); err != nil {
+		return err
 	}
 	if res.samples == 0 {
 		return nil
@@ -87,7 +91,7 @@ func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 			s.stats.drop(dropRejected, int64(res.samples), int64(len(b.data))-res.invalidBytes, 1)
 			s.log.Error("forward: sink refused a request; its samples are dropped", "sink", s.name,
 				"status", status, "answer", answer, "samples", res.samples,
-				"segment", b.start.ref().FileName(), "offset", b.start.Off)
+				"segment", refOf(b.start).FileName(), "offset", b.start.Off)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -97,10 +101,8 @@ func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 		s.stats.retries.Add(1)
 		s.log.Warn("forward: sink unavailable; retrying", "sink", s.name, "status", status, "err", err,
 			"answer", answer, "retry_in", delay.Round(time.Millisecond).String())
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
+		if err := waitRetry(ctx, w.stopping, delay); err != nil {
+			return err
 		}
 	}
 }

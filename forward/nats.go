@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -146,7 +147,11 @@ func (n *natsSink) start(ctx context.Context) error {
 		n.log.Warn("forward: no NATS server answers yet; the stream is checked once one does", "sink", n.sp.name)
 		return nil
 	}
-	if err := n.ensureStream(ctx); err != nil {
+	// A cluster still electing its JetStream leader does not answer: wait a little only, the
+	// workers check again before they publish.
+	checkCtx, cancel := context.WithTimeout(ctx, min(n.sp.Timeout, 5*time.Second))
+	defer cancel()
+	if err := n.ensureStream(checkCtx); err != nil {
 		var mismatch *streamMismatch
 		if errors.As(err, &mismatch) {
 			n.nc.Close()
@@ -248,13 +253,16 @@ func loadOrigin(dir string) (string, error) {
 	return id, nil
 }
 
-func (n *natsSink) newWorker() deliverer { return &natsWorker{sink: n, bo: n.bo} }
+func (n *natsSink) newWorker(stopping <-chan struct{}) deliverer {
+	return &natsWorker{sink: n, bo: n.bo, stopping: stopping}
+}
 
 // natsWorker publishes one batch at a time.
 type natsWorker struct {
-	sink *natsSink
-	bo   backoff
-	msgs []natsMsg
+	sink     *natsSink
+	bo       backoff
+	stopping <-chan struct{}
+	msgs     []natsMsg
 }
 
 // natsMsg is one message of a batch: its bytes in the batch and whether it was acknowledged.
@@ -267,8 +275,13 @@ type natsMsg struct {
 func (w *natsWorker) deliver(ctx context.Context, b *batch) error {
 	n := w.sink
 	w.split(b)
+	if err := b.waitTurn(ctx, w.stopping); err != nil {
+		return err
+	}
 	for {
-		err := n.ensureStream(ctx)
+		checkCtx, cancel := context.WithTimeout(ctx, n.sp.Timeout)
+		err := n.ensureStream(checkCtx)
+		cancel()
 		if err == nil {
 			err = w.publish(ctx, b)
 		}
@@ -283,10 +296,8 @@ func (w *natsWorker) deliver(ctx context.Context, b *batch) error {
 		n.stats.retries.Add(1)
 		n.log.Warn("forward: NATS publish failed; publishing again with the same ids", "sink", n.sp.name,
 			"err", err, "retry_in", delay.Round(time.Millisecond).String())
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
+		if err := waitRetry(ctx, w.stopping, delay); err != nil {
+			return err
 		}
 	}
 }
@@ -322,7 +333,9 @@ func (w *natsWorker) publish(ctx context.Context, b *batch) error {
 			continue
 		}
 		msg := nats.NewMsg(n.sp.nats.subject)
-		msg.Data = b.data[m.start:m.end]
+		// A copy: nats.go keeps the message and may publish it again by itself (its retry after
+		// "no responders") after this batch's buffer went back to the pool.
+		msg.Data = bytes.Clone(b.data[m.start:m.end])
 		msg.Header.Set(jetstream.MsgIDHeader, w.msgID(b, m))
 		f, err := n.js.PublishMsgAsync(msg)
 		if errors.Is(err, nats.ErrMaxPayload) {
@@ -336,6 +349,7 @@ func (w *natsWorker) publish(ctx context.Context, b *batch) error {
 		}
 		futures[i] = f
 	}
+	b.release() // published in order; the next batch of the stream may publish too
 	for i, f := range futures {
 		if f == nil {
 			continue
@@ -383,5 +397,5 @@ func (w *natsWorker) dropTooLarge(b *batch, m *natsMsg, err error) {
 	n.stats.drop(dropRejected, int64(m.lines), int64(m.end-m.start), 1)
 	n.log.Error("forward: NATS server refuses the message as too large; its samples are dropped (lower -forward-nats-max-msg-bytes)",
 		"sink", n.sp.name, "bytes", m.end-m.start, "samples", m.lines,
-		"segment", b.start.ref().FileName(), "offset", b.start.Off+int64(m.start), "err", err)
+		"segment", refOf(b.start).FileName(), "offset", b.start.Off+int64(m.start), "err", err)
 }

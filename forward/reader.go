@@ -47,7 +47,7 @@ func (s *sinkRunner) cut(st *stream, f Position, b *batch) bool {
 				continue
 			}
 			s.log.Error("forward: cannot read segment; trying again", "sink", s.name,
-				"segment", st.pos.ref().FileName(), "err", err)
+				"segment", refOf(st.pos).FileName(), "err", err)
 			return false
 		}
 		limit = st.replayLimit(limit)
@@ -77,7 +77,7 @@ func (s *sinkRunner) cut(st *stream, f Position, b *batch) bool {
 func (s *sinkRunner) readLimit(st *stream, f Position) (int64, error) {
 	if st.rd.f == nil || st.rd.seq != st.pos.Seq {
 		st.rd.close()
-		file, err := os.Open(filepath.Join(s.dir, st.pos.ref().FileName()))
+		file, err := os.Open(filepath.Join(s.dir, refOf(st.pos).FileName()))
 		if err != nil {
 			return 0, err
 		}
@@ -96,7 +96,7 @@ func (s *sinkRunner) readLimit(st *stream, f Position) (int64, error) {
 // replayLimit lowers limit to the end of the next batch an earlier run sent, so that the
 // resend is cut the same way.
 func (st *stream) replayLimit(limit int64) int64 {
-	for len(st.replay) > 0 && !st.pos.before(st.replay[0]) {
+	for len(st.replay) > 0 && !posBefore(st.pos, st.replay[0]) {
 		st.replay = st.replay[1:]
 	}
 	if len(st.replay) > 0 && st.replay[0].Seq == st.pos.Seq {
@@ -126,7 +126,7 @@ func (s *sinkRunner) readLines(st *stream, limit int64, closed bool, b *batch) c
 		b.data = b.data[:n]
 		got, err := st.rd.f.ReadAt(b.data, st.pos.Off)
 		if err != nil && !errors.Is(err, io.EOF) {
-			s.log.Error("forward: cannot read segment", "sink", s.name, "segment", st.pos.ref().FileName(), "err", err)
+			s.log.Error("forward: cannot read segment", "sink", s.name, "segment", refOf(st.pos).FileName(), "err", err)
 			return cutWait
 		}
 		b.data = b.data[:got]
@@ -144,7 +144,7 @@ func (s *sinkRunner) readLines(st *stream, limit int64, closed bool, b *batch) c
 		}
 		s.stats.drop(dropInvalid, 1, limit-st.pos.Off, 0)
 		s.log.Warn("forward: skipping the torn tail of a closed segment", "sink", s.name,
-			"segment", st.pos.ref().FileName(), "offset", st.pos.Off, "bytes", limit-st.pos.Off)
+			"segment", refOf(st.pos).FileName(), "offset", st.pos.Off, "bytes", limit-st.pos.Off)
 		st.pos.Off = limit
 		return cutSkipped
 	}
@@ -170,7 +170,7 @@ func (s *sinkRunner) fillBatch(st *stream, b *batch, end, lines int) {
 	b.loop, b.lines, b.resent = st.loop, lines, 0
 	b.start = st.pos
 	b.end = Position{Loop: st.loop, Seq: st.pos.Seq, Off: st.pos.Off + int64(end)}
-	if st.hasHWM && b.start.before(st.hwm) {
+	if st.hasHWM && posBefore(b.start, st.hwm) {
 		if st.hwm.Seq > b.start.Seq || st.hwm.Off >= b.end.Off {
 			b.resent = lines
 		} else {
@@ -197,7 +197,7 @@ func (s *sinkRunner) publishRead(st *stream, b *batch) bool {
 func (s *sinkRunner) applySkip(st *stream) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if skip := st.shared.skipTo; skip.Seq != 0 && st.pos.before(skip) {
+	if skip := st.shared.skipTo; skip.Seq != 0 && posBefore(st.pos, skip) {
 		st.rd.close()
 		st.pos = skip
 		st.shared.read = skip
@@ -238,7 +238,7 @@ func (s *sinkRunner) skipMissing(st *stream, f Position) {
 	s.mu.Unlock()
 	if !counted {
 		s.log.Warn("forward: segments deleted before they were forwarded", "sink", s.name,
-			"from", st.pos.ref().FileName(), "offset", st.pos.Off,
+			"from", refOf(st.pos).FileName(), "offset", st.pos.Off,
 			"next", fmt.Sprintf("metrics segment %d of loop %d", next, st.loop))
 	}
 	st.pos = Position{Loop: st.loop, Seq: next}

@@ -64,7 +64,7 @@ func (s *sinkRunner) dropping(ref SegmentRef, path string) {
 	s.mu.Lock()
 	st, ok := s.streams[ref.Loop]
 	if !ok {
-		st = &stream{loop: ref.Loop, pos: Position{Loop: ref.Loop}}
+		st = &stream{loop: ref.Loop, pos: Position{Loop: ref.Loop}, prevSent: closedTurn}
 		s.streams[ref.Loop] = st
 	}
 	from := int64(-1) // -1: everything of ref was read already
@@ -74,7 +74,7 @@ func (s *sinkRunner) dropping(ref SegmentRef, path string) {
 	case read.Seq == ref.Seq:
 		from = read.Off
 	}
-	if next := (Position{Loop: ref.Loop, Seq: ref.Seq + 1}); st.shared.skipTo.before(next) {
+	if next := (Position{Loop: ref.Loop, Seq: ref.Seq + 1}); posBefore(st.shared.skipTo, next) {
 		st.shared.skipTo = next
 	}
 	s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,7 +56,8 @@ type stream struct {
 	replay   []Position
 	hwm      Position
 	hasHWM   bool
-	sentEnds []Position // ends of the batches sent and not yet covered by the persisted cursor
+	sentEnds []Position      // ends of the batches sent and not yet covered by the persisted cursor
+	prevSent <-chan struct{} // released by the last batch dispatched (closedTurn before the first)
 
 	// Guarded by sinkRunner.mu: appended by the reader, popped by the acker.
 	inflight []*batch // dispatched batches in dispatch order
@@ -79,11 +81,13 @@ func (s *sinkRunner) run(readCtx, sendCtx context.Context, src Source, wg *sync.
 	var workers sync.WaitGroup
 	for range s.cfg.Inflight {
 		workers.Add(1)
-		d := s.kind.newWorker()
+		d := s.kind.newWorker(readCtx.Done())
 		go func() {
 			defer workers.Done()
 			for b := range s.work {
-				if err := d.deliver(sendCtx, b); err != nil {
+				err := d.deliver(sendCtx, b)
+				b.release()
+				if err != nil {
 					return // shutting down: the batch stays unacknowledged and is sent again next run
 				}
 				s.done <- b
@@ -154,6 +158,8 @@ func (s *sinkRunner) dispatchOne(ctx context.Context, f Position) (bool, error) 
 		}
 	}
 	s.noteSent(st, b)
+	b.turn, b.sent, b.released = st.prevSent, make(chan struct{}), false
+	st.prevSent = b.sent
 	s.mu.Lock()
 	st.inflight = append(st.inflight, b)
 	s.mu.Unlock()
@@ -180,7 +186,7 @@ func (s *sinkRunner) noteSent(st *stream, b *batch) {
 	for _, o := range s.streams {
 		kept := o.sentEnds[:0]
 		for _, e := range o.sentEnds {
-			if o.shared.persisted.before(e) {
+			if posBefore(o.shared.persisted, e) {
 				kept = append(kept, e)
 			}
 		}
@@ -201,7 +207,7 @@ func (s *sinkRunner) streamFor(loop int) *stream {
 	if st, ok := s.streams[loop]; ok {
 		return st
 	}
-	st := &stream{loop: loop, pos: Position{Loop: loop}}
+	st := &stream{loop: loop, pos: Position{Loop: loop}, prevSent: closedTurn}
 	s.streams[loop] = st
 	return st
 }
@@ -264,7 +270,7 @@ func (s *sinkRunner) finish(b *batch, released []*batch) []*batch {
 	end := st.inflight[n-1].end
 	released = append(released, st.inflight[:n]...)
 	st.inflight = append(st.inflight[:0], st.inflight[n:]...)
-	if !st.shared.hasAcked || st.shared.acked.before(end) {
+	if !st.shared.hasAcked || posBefore(st.shared.acked, end) {
 		st.shared.acked, st.shared.hasAcked = end, true
 	}
 	return released
@@ -306,5 +312,6 @@ func (s *sinkRunner) ackedPositions() []Position {
 			pos = append(pos, st.shared.acked)
 		}
 	}
+	slices.SortFunc(pos, func(a, b Position) int { return a.Loop - b.Loop })
 	return pos
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"metricstream/forward"
+	"metricstream/server"
 )
 
 // forwardOptions are the -forward flags (SPEC §11). With no -forward URL nothing of the
@@ -87,14 +88,12 @@ func (o *forwardOptions) forwarder(dataDir string, statsInterval time.Duration, 
 	return forward.New(forward.Config{Dir: dataDir, Sinks: sinks, Logger: log, Version: version, StatsInterval: statsInterval})
 }
 
-// startForwarder starts fw (nil: no forwarding) reading the data directory. The store has no
-// Frontier yet on this branch, so the forwarder reads the directory up to the last '\n' of each
-// segment (forward.DirSource); with the per-loop store it takes srv.Store() instead.
-func startForwarder(fw *forward.Forwarder, dataDir string) error {
+// startForwarder starts fw (nil: no forwarding) reading the running store, up to its frontier.
+func startForwarder(fw *forward.Forwarder, srv *server.Server) error {
 	if fw == nil {
 		return nil
 	}
-	return fw.Start(forward.NewDirSource(dataDir))
+	return fw.Start(srv.Store())
 }
 
 // closeForwarder stops fw, giving requests in flight up to grace to finish.

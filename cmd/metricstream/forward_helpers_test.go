@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -266,7 +267,11 @@ func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second}
+			// Its own transport: one connection per load goroutine, so that each goroutine's
+			// series stay on one event loop (a shared pool would mix them).
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 			for i := 0; maxPerConn == 0 || i < maxPerConn; i++ {
 				select {
 				case <-stop:
@@ -277,6 +282,7 @@ func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct
 				if err != nil {
 					return // the server was killed
 				}
+				io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
 					acks.Add(1)
@@ -323,5 +329,52 @@ func fwPoll(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond) // polling servers' progress
+	}
+}
+
+// fwCheckStats checks the forwarder's statistics in GET /metrics: the JSON "forward" entries
+// have every sink's acknowledged samples and no lag, and the Prometheus form has the same
+// counters and passes promtool check metrics (when promtool is installed).
+func fwCheckStats(t *testing.T, addr string, want map[string]int) {
+	t.Helper()
+	fwPoll(t, 5*time.Second, "the lag at 0 in the statistics", func() bool {
+		_, body, err := ecoGet("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		var stats struct {
+			Forward []struct {
+				Sink     string `json:"sink"`
+				Samples  int    `json:"samples"`
+				LagBytes int    `json:"lag_bytes"`
+			} `json:"forward"`
+		}
+		if err := json.Unmarshal(body, &stats); err != nil {
+			t.Fatalf("GET /metrics: %v\n%s", err, body)
+		}
+		ok := len(stats.Forward) == len(want)
+		for _, f := range stats.Forward {
+			ok = ok && f.Samples == want[f.Sink] && f.LagBytes == 0
+		}
+		return ok
+	})
+	_, prom, err := ecoGet("http://" + addr + "/metrics?format=prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sink, n := range want {
+		line := fmt.Sprintf("metricstream_forward_samples_total{sink=%q} %d\n", sink, n)
+		if !strings.Contains(string(prom), line) {
+			t.Errorf("Prometheus output lacks %q", line)
+		}
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(prom)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }

@@ -112,16 +112,30 @@ func fwNATSLines(t *testing.T, servers, stream string, wantMsgs uint64) (lines [
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var cons jetstream.Consumer
+	var lastErr error
+	fwPoll(t, 30*time.Second, "a consumer (a cluster just restarted may answer 503 for a while)", func() bool {
+		cons, lastErr = js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+		if lastErr != nil {
+			t.Logf("consumer: %v", lastErr)
+		}
+		return lastErr == nil
+	})
 	ids := map[string]bool{}
-	for got := uint64(0); got < wantMsgs; got++ {
+	seen := map[uint64]bool{} // stream sequences: an ordered consumer that resets may deliver one again
+	for uint64(len(seen)) < wantMsgs {
 		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
 		if err != nil {
-			t.Fatalf("message %d of %d: %v", got+1, wantMsgs, err)
+			t.Fatalf("message %d of %d: %v", len(seen)+1, wantMsgs, err)
 		}
+		meta, err := m.Metadata()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[meta.Sequence.Stream] {
+			continue
+		}
+		seen[meta.Sequence.Stream] = true
 		id := m.Headers().Get(jetstream.MsgIDHeader)
 		if ids[id] {
 			repeatedIDs++
@@ -162,7 +176,11 @@ func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string
 	})
 	want := ecoSegmentLines(t, dir)
 	sort.Strings(want)
-	msgs := fwStreamMsgs(servers, stream)
+	var msgs uint64
+	fwPoll(t, 30*time.Second, "the stream's state", func() bool {
+		msgs = fwStreamMsgs(servers, stream)
+		return msgs > 0
+	})
 	got, repeated := fwNATSLines(t, servers, stream, msgs)
 	if repeated > 0 {
 		t.Errorf("%d messages repeat an earlier Nats-Msg-Id", repeated)
@@ -267,6 +285,11 @@ func TestForwardNATSClusterLeaderKilled(t *testing.T) {
 		fwLoad(t, p.addr, 2, 0, stop, &acks)
 	}()
 	var leader string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("metricstream log:\n%s", p.logs.String())
+		}
+	})
 	fwPoll(t, 30*time.Second, "the stream and its leader", func() bool {
 		leader = fwStreamLeader(servers, "R3")
 		return leader != "" && fwStreamMsgs(servers, "R3") > 20
@@ -356,6 +379,8 @@ func TestForwardNATSClusterDown(t *testing.T) {
 
 // TestForwardNATSEdgeCrash: kill -9 of MetricStream mid-stream, then a restart: no line is
 // missing or twice in the stream; the republishes are deduplicated by Nats-Msg-Id and counted.
+// Publishing to one local node is quick, so a kill often finds nothing in flight: the test kills
+// again (up to 20 rounds) until the .sent file shows batches sent beyond the saved cursor.
 func TestForwardNATSEdgeCrash(t *testing.T) {
 	dir := t.TempDir()
 	addr := ecoFreePort(t)
@@ -363,29 +388,66 @@ func TestForwardNATSEdgeCrash(t *testing.T) {
 	n.start(t)
 	fwWaitListening(t, addr)
 	data := t.TempDir()
+	const sink = "nats_metrics.edge1_METRICS"
 	args := []string{"-ack", "written", "-rate", "0", "-forward", "nats://" + addr + "/metrics.edge1?stream=METRICS",
-		"-forward-nats-max-msg-bytes", "8192", "-forward-batch", "200", "-forward-inflight", "4"}
-	p := startProc(t, data, args...)
-	stop := make(chan struct{})
-	var acks atomic.Int64
-	loaded := make(chan struct{})
-	go func() {
-		defer close(loaded)
-		fwLoad(t, p.addr, 4, 0, stop, &acks)
-	}()
-	fwPoll(t, 20*time.Second, "forwarding under way", func() bool {
-		return acks.Load() > 1000 && fwStreamMsgs("nats://"+addr, "METRICS") > 20
-	})
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-	close(stop)
-	<-loaded
+		"-forward-nats-max-msg-bytes", "1024", "-forward-batch", "200", "-forward-inflight", "4"}
+	inFlight := 0
+	for round := 0; round < 20 && inFlight == 0; round++ {
+		p := startProc(t, data, args...)
+		stop := make(chan struct{})
+		var acks atomic.Int64
+		loaded := make(chan struct{})
+		go func() {
+			defer close(loaded)
+			fwLoad(t, p.addr, 4, 0, stop, &acks)
+		}()
+		fwPoll(t, 20*time.Second, "forwarding under way", func() bool {
+			return acks.Load() > 300 && fwStreamMsgs("nats://"+addr, "METRICS") > 20
+		})
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		close(stop)
+		<-loaded
+		inFlight = fwSentBeyondCursor(t, data, sink)
+	}
 	p2 := startProc(t, data, append(args, "-stats-interval", "200ms")...)
-	fwCheckExactlyOnce(t, p2, data, "nats_metrics.edge1_METRICS", "nats://"+addr, "METRICS")
+	fwCheckExactlyOnce(t, p2, data, sink, "nats://"+addr, "METRICS")
 	ecoStopProc(t, p2)
-	s, _ := fwLastSummary(p2.logs.String(), "nats_metrics.edge1_METRICS")
+	s, _ := fwLastSummary(p2.logs.String(), sink)
+	if inFlight > 0 && (s.resentRequests == 0 || s.resentRequests > 4) {
+		t.Errorf("%d batches were in flight at the kill; the restart resent %d (want 1 to 4)", inFlight, s.resentRequests)
+	}
 	if s.natsDuplicates > s.resentSamples {
 		t.Errorf("%d samples acknowledged as duplicates, but only %d counted as resent", s.natsDuplicates, s.resentSamples)
 	}
-	t.Logf("after kill -9: %d samples resent in %d batches, %d of them deduplicated by the stream", s.resentSamples, s.resentRequests, s.natsDuplicates)
+	t.Logf("after kill -9 with %d batches in flight: %d samples resent in %d batches, %d of them deduplicated by the stream",
+		inFlight, s.resentSamples, s.resentRequests, s.natsDuplicates)
+}
+
+// fwSentBeyondCursor counts the batch ends in the sink's .sent file past its saved cursor.
+func fwSentBeyondCursor(t *testing.T, dir, sink string) int {
+	t.Helper()
+	read := func(ext string) map[int][][2]int64 {
+		data, _ := os.ReadFile(filepath.Join(dir, "forward-"+sink+"."+ext))
+		out := map[int][][2]int64{}
+		for l := range strings.Lines(string(data)) {
+			var loop int
+			var seq, off int64
+			if _, err := fmt.Sscanf(l, "loop %d seq %d off %d", &loop, &seq, &off); err == nil {
+				out[loop] = append(out[loop], [2]int64{seq, off})
+			}
+		}
+		return out
+	}
+	cursor, sent := read("cursor"), read("sent")
+	n := 0
+	for loop, ends := range sent {
+		for _, e := range ends {
+			c := cursor[loop]
+			if len(c) == 0 || e[0] > c[0][0] || (e[0] == c[0][0] && e[1] > c[0][1]) {
+				n++
+			}
+		}
+	}
+	return n
 }

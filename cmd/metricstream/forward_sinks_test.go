@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -57,6 +58,11 @@ func TestForwardPrometheus(t *testing.T) {
 	// Each series holds one sample per batch; query every sample back by its series and time.
 	lines := ecoDecodeLines(t, ecoSegmentLines(t, data))
 	var got []string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("metricstream log:\n%s", p.logs.String())
+		}
+	})
 	fwPoll(t, 20*time.Second, "every sample in prometheus", func() bool {
 		got = got[:0]
 		for _, l := range lines {
@@ -72,7 +78,7 @@ func TestForwardPrometheus(t *testing.T) {
 			}
 			got = append(got, fwKey(res[0].Metric, v, ts.UnixMilli()))
 		}
-		return true
+		return slices.Equal(fwSorted(got), want) // until the last request arrived
 	})
 	fwDiff(t, "prometheus", fwSorted(got), want)
 	ecoStopProc(t, p)
@@ -194,4 +200,44 @@ func TestForwardRefusedAndThrottled(t *testing.T) {
 			t.Errorf("summary %+v; want all 12 samples sent after a retry", s)
 		}
 	})
+}
+
+// TestForwardDiskLimit: with -max-disk-bytes small and the sink down, retention must delete
+// segments the sink has not sent: each drop is counted (samples and bytes) and logged, and once
+// the sink is back, the rest arrives.
+func TestForwardDiskLimit(t *testing.T) {
+	var up atomic.Bool
+	sink := &fwScriptedSink{answer: func(_ int, w http.ResponseWriter) {
+		if !up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}}
+	srv := httptest.NewServer(sink)
+	defer srv.Close()
+	dir := t.TempDir()
+	p := startProc(t, dir, "-ack", "written", "-rate", "0", "-segment-bytes", "4096", "-max-disk-bytes", "16384",
+		"-stats-interval", "200ms", "-forward", srv.URL+"/api/v1/write#edge", "-forward-batch", "20")
+	var acks atomic.Int64
+	fwLoad(t, p.addr, 2, 100, nil, &acks) // about 100 KB: six times the limit
+	fwPoll(t, 10*time.Second, "a counted drop", func() bool {
+		s, _ := fwLastSummary(p.logs.String(), "edge")
+		return s.retention > 0
+	})
+	if !strings.Contains(p.logs.String(), "-max-disk-bytes deletes data this sink has not sent") {
+		t.Errorf("the drop is not logged:\n%s", p.logs.String())
+	}
+	up.Store(true)
+	fwPoll(t, 20*time.Second, "the rest sent", func() bool {
+		s, _ := fwLastSummary(p.logs.String(), "edge")
+		return s.lagBytes == 0 && s.samples > 0
+	})
+	ecoStopProc(t, p)
+	s, _ := fwLastSummary(p.logs.String(), "edge")
+	total := int64(600) // 2 connections × 100 batches × 3 metrics
+	if s.samples+s.retention != total || s.retention == 0 {
+		t.Errorf("%d samples sent and %d dropped by retention; want %d in all, some dropped", s.samples, s.retention, total)
+	}
+	t.Logf("%d samples sent, %d dropped by -max-disk-bytes (counted and logged)", s.samples, s.retention)
 }

@@ -39,6 +39,7 @@ func TestForwardVictoriaMetrics(t *testing.T) {
 	})
 	fwDiff(t, "remote write", vm.export(t, `{via="rw"}`), wantRW)
 	fwDiff(t, "line protocol", vm.export(t, `{via="influx"}`), wantInflux)
+	fwCheckStats(t, p.addr, map[string]int{"rw": 600, "influx": 600})
 	ecoStopProc(t, p)
 	for _, sink := range []string{"rw", "influx"} {
 		s, ok := fwLastSummary(p.logs.String(), sink)

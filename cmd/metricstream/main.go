@@ -113,6 +113,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "metricstream: %v\n", err)
 		return exitUsage
 	}
+	if fw != nil {
+		cfg.Extra = append(cfg.Extra, fw) // its statistics in GET /metrics
+		cfg.Retention = fw                // -max-disk-bytes keeps what a sink still needs
+	}
 	slog.SetDefault(log)
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -144,7 +148,7 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	if err := startForwarder(fw, cfg.DataDir); err != nil {
+	if err := startForwarder(fw, srv); err != nil {
 		log.Error("cannot start forwarding", "err", err)
 		srv.Shutdown(context.Background())
 		return 1
