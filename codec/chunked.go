@@ -80,11 +80,27 @@ func (d *chunkDecoder) decode(b []byte, dst *[]byte) (n int, done bool, err erro
 		at := d.raw // offset of c in the body, for messages
 		n++
 		d.raw++
-		if err := d.countLine(at); err != nil {
-			return n, false, err
+		// Count c against the limit of its line (inline: once per byte).
+		switch d.state {
+		case chunkSize, chunkSizeWS, chunkExt:
+			if d.lineLen++; d.lineLen > maxChunkLine {
+				return n, false, errChunk("chunk size line too long", at)
+			}
+		case chunkTrailerStart, chunkTrailerName, chunkTrailerValue, chunkTrailerLF, chunkEndLF:
+			if d.trailer++; d.trailer > d.maxTrailer {
+				return n, false, errTrailerTooLarge(d.maxTrailer)
+			}
 		}
 		switch d.state {
-		case chunkSize, chunkSizeWS, chunkExt, chunkSizeLF:
+		case chunkSize:
+			// Fast path: a hex digit that cannot overflow the size.
+			if v, ok := hexValue(c); ok && d.size <= (1<<63-1)>>4 {
+				d.size = d.size<<4 | v
+				d.digits++
+				continue
+			}
+			err = d.sizeLine(c, at)
+		case chunkSizeWS, chunkExt, chunkSizeLF:
 			err = d.sizeLine(c, at)
 		case chunkDataCR, chunkDataLF:
 			err = d.dataEnd(c, at)
@@ -141,22 +157,6 @@ func (d *chunkDecoder) skipRun(b []byte) (k int, err error) {
 	*used += k
 	d.raw += int64(k)
 	return k, nil
-}
-
-// countLine counts the byte at offset at against the limit of the line it
-// belongs to: the chunk size line or the trailer section.
-func (d *chunkDecoder) countLine(at int64) error {
-	switch d.state {
-	case chunkSize, chunkSizeWS, chunkExt:
-		if d.lineLen++; d.lineLen > maxChunkLine {
-			return errChunk("chunk size line too long", at)
-		}
-	case chunkTrailerStart, chunkTrailerName, chunkTrailerValue, chunkTrailerLF, chunkEndLF:
-		if d.trailer++; d.trailer > d.maxTrailer {
-			return errTrailerTooLarge(d.maxTrailer)
-		}
-	}
-	return nil
 }
 
 // sizeLine takes byte c, at offset at, of a chunk size line: hex digits,

@@ -147,8 +147,17 @@ const timestampLen = len("2006-01-02T15:04:05.000Z")
 // outside [MinTimestampMs, MaxTimestampMs] is clamped to it, so that the
 // year always has four digits.
 func AppendTimestamp(dst []byte, ms int64) []byte {
-	var c timestampCache
-	return append(dst, c.format(ms)...)
+	// Written apart from timestampCache, which TestTimestampCache checks
+	// against it.
+	u := uint64(max(MinTimestampMs, min(ms, MaxTimestampMs)) - MinTimestampMs)
+	y, mo, d := civilFromDays(u / 86400000)
+	rem := u % 86400000
+	sec, frac := rem/1000, rem%1000
+	dst = append(dst, twoDigits[2*(y/100)], twoDigits[2*(y/100)+1], twoDigits[2*(y%100)], twoDigits[2*(y%100)+1])
+	dst = append(dst, '-', twoDigits[2*mo], twoDigits[2*mo+1], '-', twoDigits[2*d], twoDigits[2*d+1], 'T')
+	h, mi, s := sec/3600, sec/60%60, sec%60
+	dst = append(dst, twoDigits[2*h], twoDigits[2*h+1], ':', twoDigits[2*mi], twoDigits[2*mi+1], ':', twoDigits[2*s], twoDigits[2*s+1], '.')
+	return append(dst, byte('0'+frac/100), twoDigits[2*(frac%100)], twoDigits[2*(frac%100)+1], 'Z')
 }
 
 // timestampCache formats the timestamps of consecutive storage lines,
