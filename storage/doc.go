@@ -125,8 +125,10 @@
 // trusted. The batches of that submission are acked with the error, the segment is truncated back
 // to its last synced offset (in AckSynced mode that is where the failed submission began, so every
 // acknowledged byte stays), it is closed and never written again, and writing resumes in a new
-// segment. In AckWritten and AckQueued modes fdatasync runs only at rotation (in the background)
-// and Close; there a failure is reported (logged, counted, Close's error).
+// segment. In AckWritten and AckQueued modes nothing is synced while the store runs (a rotated
+// segment is closed without fdatasync: flushing it stalled the loops at every rotation, and no
+// acknowledgement depends on it); Close fdatasyncs the current segments and syncs the file system
+// (syncfs) for the rotated ones; a failure there is reported (logged, counted, Close's error).
 //
 // Recovery is automatic: while unhealthy, a failing stream's timer asks for a Flush every 500 ms
 // (DefaultProbeInterval), which probes on the loop: it first finishes the repair (truncates a tail

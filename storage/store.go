@@ -370,7 +370,8 @@ func (s *Store) Loops() int { return len(s.streams) }
 func (s *Store) Dir() string { return s.cfg.Dir }
 
 // Close stops accepting (Append returns ErrClosed), writes what every stream still holds, waits
-// for outstanding submissions, fdatasyncs the current segments (in every ack mode), closes the
+// for outstanding submissions, fdatasyncs the current segments (in every ack mode), syncs the
+// segments rotated since Open (syncfs on Linux, every segment file elsewhere), closes the
 // files and the rings and releases the directory. Every accepted batch gets its Ack, on the
 // calling goroutine. Call it once no owner runs Flush any more (the event loops stopped): Close
 // takes over every stream. It returns the first error of the final writes and syncs; it is
@@ -384,6 +385,11 @@ func (s *Store) Close() error {
 		}
 		s.ret.stop()
 		s.retiring.Wait()
+		// Rotated segments were closed without fdatasync (Stream.retire): one sync of the
+		// file system makes every one of them durable before the directory is released.
+		if err := syncSegments(s.cfg.Dir); err != nil {
+			errs = append(errs, fmt.Errorf("storage: sync the data directory's file system at close: %w", err))
+		}
 		s.retireMu.Lock()
 		errs = append(errs, s.retireErrs...)
 		s.retireMu.Unlock()

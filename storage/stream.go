@@ -454,14 +454,18 @@ func (st *Stream) rotate() error {
 	return st.openSegment(st.lastSeq+1, true)
 }
 
-// retire flushes and closes the current segment on a background goroutine: flushing a whole
-// segment's dirty pages inside a loop's round would stall every batch behind it, while no
-// acknowledgement depends on that flush (AckSynced synced every byte already; AckWritten and
-// AckQueued promise the page cache). A failed flush is logged, counted and returned by Close.
+// retire closes the current segment on a background goroutine, without fdatasync: no
+// acknowledgement depends on a flush at rotation (AckSynced synced every byte already; AckWritten
+// and AckQueued promise the page cache), and measured, fdatasyncing a whole segment's dirty pages
+// at every rotation, even on a goroutine of its own, stalled the loops: p99.9 went from 2.4 ms to
+// 20 ms at -ack written (BENCHMARKS.md). The kernel writes the pages back on its own schedule;
+// Close syncs the file system once, so a clean stop leaves every segment on disk. Only a segment
+// whose last bytes were never synced in AckSynced mode (none in practice) is flushed here. A failed
+// flush or close is logged, counted and returned by Close.
 func (st *Stream) retire() {
 	c := st.cur
 	st.cur = nil
-	needSync := !c.broken && c.off > c.synced
+	needSync := st.s.cfg.Ack == AckSynced && !c.broken && c.off > c.synced
 	st.s.background("storage: flushing a rotated segment failed; its data may not survive power loss", func() error {
 		var err error
 		if needSync {
