@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"metricstream/forward"
 	"metricstream/server"
 	"metricstream/storage"
 )
@@ -118,21 +119,11 @@ func run(args []string, stderr io.Writer) int {
 		cfg.Retention = fw                // -max-disk-bytes keeps what a sink still needs
 	}
 	slog.SetDefault(log)
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			log.Error("cannot create -cpuprofile file", "err", err)
-			return 1
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Error("cannot start CPU profile", "err", err)
-			return 1
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}()
+	stopProfile, ok := startCPUProfile(o.cpuProfile, log)
+	if !ok {
+		return 1
 	}
+	defer stopProfile()
 	// Signals are caught before the server listens: one that arrives while
 	// it starts waits in sigs instead of killing the process.
 	sigs := make(chan os.Signal, 4)
@@ -154,6 +145,13 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 
+	return serveSignals(sigs, srv, fw, &o, log)
+}
+
+// serveSignals reloads the auth file on SIGHUP and drains on SIGINT or
+// SIGTERM: the server first (bounded by -drain-timeout), then the forwarder.
+// It returns the process's exit status.
+func serveSignals(sigs <-chan os.Signal, srv *server.Server, fw *forward.Forwarder, o *options, log *slog.Logger) int {
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			if err := srv.ReloadAuth(); err != nil {
@@ -173,6 +171,28 @@ func run(args []string, stderr io.Writer) int {
 		return 0
 	}
 	return 0
+}
+
+// startCPUProfile starts the -cpuprofile profile when path is set; stop
+// writes it out. ok is false (and the reason logged) when it cannot start.
+func startCPUProfile(path string, log *slog.Logger) (stop func(), ok bool) {
+	if path == "" {
+		return func() {}, true
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Error("cannot create -cpuprofile file", "err", err)
+		return nil, false
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Error("cannot start CPU profile", "err", err)
+		f.Close()
+		return nil, false
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, true
 }
 
 // config turns the flag values into a server.Config and a logger.
