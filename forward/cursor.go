@@ -8,10 +8,11 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+
+	"metricstream/storage"
 )
 
 // Cursor files (frozen format; operators may read them):
@@ -120,26 +121,7 @@ func saveCursorAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", filepath.Base(tmp), err)
 	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir fsyncs a directory so that a rename in it is durable (nothing to do on Windows).
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory for fsync: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
-	}
-	return nil
+	return storage.SyncDir(filepath.Dir(path))
 }
 
 // sentFile is the .sent high-water mark, rewritten in place without fsync before each request.

@@ -109,6 +109,10 @@ func saveBroken(dir, name string, seg *os.File, off, n int64) error {
 	return errors.Join(err, bf.Close())
 }
 
+// SyncDir fsyncs directory dir so that file creations, renames and deletions in it are durable
+// (nothing to do on Windows). The forwarder uses it for its cursor files.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 // syncDir fsyncs directory dir so that file creations, renames and deletions in it are durable.
 // Windows cannot fsync a directory (and does not need to); there it does nothing.
 func syncDir(dir string) error {
