@@ -457,7 +457,7 @@ func fwSentBeyondCursor(t *testing.T, dir, sink string) int {
 }
 
 // fwClusterOptIn skips the 3-node cluster tests unless METRICSTREAM_NATS_CLUSTER=1. They are
-// opt-in while an open defect is understood: in about one run in five, reading the stream back
+// opt-in while an open defect is understood: in about one run in seven, reading the stream back
 // right after a leader kill or a whole-cluster restart gave a view that disagreed with the
 // segments, although the forwarder had every publish acknowledged (lag 0). Read through an
 // ordered consumer: messages twice under one Nats-Msg-Id and as many lines missing (one run:
