@@ -84,23 +84,23 @@ func BenchmarkForwardVictoriaMetrics(b *testing.B) {
 		vm.Process.Signal(syscall.SIGTERM)
 		vm.Wait()
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitFor(b, 20*time.Second, "victoria-metrics answering /health", func() bool {
 		resp, err := http.Get("http://" + addr + "/health")
 		if err == nil {
 			resp.Body.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			b.Fatal("victoria-metrics did not start")
-		}
-		time.Sleep(20 * time.Millisecond) // polling a starting server
-	}
+		return err == nil
+	})
+	benchForward(b, "http://"+addr+"/api/v1/write")
+}
 
+// benchForward forwards b.N stored samples, written into two loops' streams before the timer,
+// to the sink at url, and stops the timer once the cursor holds the last acknowledgement.
+func benchForward(b *testing.B, url string) {
 	dir := b.TempDir()
 	ends := writeBenchSegments(b, dir)
 	b.ResetTimer()
-	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: "http://" + addr + "/api/v1/write", Inflight: 4}},
+	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: url, Inflight: 4}},
 		Logger: (&logBuffer{}).logger(), PollInterval: time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
@@ -137,51 +137,8 @@ func cursorAt(f *Forwarder, ends map[int]int64) bool {
 // single-node nats-server (an R1 file-storage stream created by the forwarder), in messages of
 // the default size, from the start of reading to the last acknowledgement saved.
 func BenchmarkForwardNATS(b *testing.B) {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		b.Skip("nats-server is not installed (Debian package nats-server); skipping")
-	}
-	addr := freeAddr(b)
-	host, port, _ := net.SplitHostPort(addr)
-	srv := exec.Command(bin, "-a", host, "-p", port, "-js", "-sd", b.TempDir())
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		srv.Wait()
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("nats-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond) // polling a starting server
-	}
-	dir := b.TempDir()
-	ends := writeBenchSegments(b, dir)
-	b.ResetTimer()
-	f, err := New(Config{Dir: dir, Sinks: []SinkConfig{{URL: "nats://" + addr + "/bench?stream=BENCH", Inflight: 4}},
-		Logger: (&logBuffer{}).logger(), PollInterval: time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Start(NewDirSource(dir)); err != nil {
-		b.Fatal(err)
-	}
-	for !cursorAt(f, ends) {
-		time.Sleep(time.Millisecond) // polling the forwarder's progress
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f.Close(ctx)
+	addr := startNATS(b)
+	benchForward(b, "nats://"+addr+"/bench?stream=BENCH")
 }
 
 // writeBenchSegments writes b.N stored lines into segment 1 of loops 0 and 1 and returns the

@@ -15,7 +15,7 @@ import (
 )
 
 // startNATS runs a single nats-server with JetStream on a free loopback port until the test ends.
-func startNATS(t *testing.T) string {
+func startNATS(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
