@@ -277,16 +277,7 @@ func fwHosts(servers string) string { return strings.ReplaceAll(servers, "nats:/
 func TestForwardNATSClusterLeaderKilled(t *testing.T) {
 	fwClusterOptIn(t)
 	nodes, servers := fwCluster(t)
-	data := t.TempDir()
-	p := startProc(t, data, "-ack", "written", "-rate", "0", "-stats-interval", "200ms", "-forward-timeout", "2s",
-		"-forward", "nats://"+fwHosts(servers)+"/metrics.edge1?stream=R3", "-forward-nats-replicas", "3", "-forward-batch", "200")
-	stop := make(chan struct{})
-	var acks atomic.Int64
-	loaded := make(chan struct{})
-	go func() {
-		defer close(loaded)
-		fwLoad(t, p.addr, 2, 0, stop, &acks)
-	}()
+	data, p, stop, loaded := fwClusterLoad(t, servers)
 	var leader string
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -352,16 +343,7 @@ func fwCurrent(servers, stream string) bool {
 func TestForwardNATSClusterDown(t *testing.T) {
 	fwClusterOptIn(t)
 	nodes, servers := fwCluster(t)
-	data := t.TempDir()
-	p := startProc(t, data, "-ack", "written", "-rate", "0", "-stats-interval", "200ms", "-forward-timeout", "2s",
-		"-forward", "nats://"+fwHosts(servers)+"/metrics.edge1?stream=R3", "-forward-nats-replicas", "3", "-forward-batch", "200")
-	stop := make(chan struct{})
-	var acks atomic.Int64
-	loaded := make(chan struct{})
-	go func() {
-		defer close(loaded)
-		fwLoad(t, p.addr, 2, 0, stop, &acks)
-	}()
+	data, p, stop, loaded := fwClusterLoad(t, servers)
 	fwPoll(t, 30*time.Second, "messages in the stream", func() bool { return fwStreamMsgs(servers, "R3") > 20 })
 	for _, n := range nodes {
 		n.kill(syscall.SIGTERM)
@@ -470,4 +452,20 @@ func fwClusterOptIn(t *testing.T) {
 	if os.Getenv("METRICSTREAM_NATS_CLUSTER") == "" {
 		t.Skip("opt-in (METRICSTREAM_NATS_CLUSTER=1): open defect, see fwClusterOptIn")
 	}
+}
+
+// fwClusterLoad starts MetricStream forwarding to the cluster's R3 stream and two connections of
+// load against it; closing stop ends the load, and loaded is closed once it has ended.
+func fwClusterLoad(t *testing.T, servers string) (data string, p *proc, stop, loaded chan struct{}) {
+	t.Helper()
+	data = t.TempDir()
+	p = startProc(t, data, "-ack", "written", "-rate", "0", "-stats-interval", "200ms", "-forward-timeout", "2s",
+		"-forward", "nats://"+fwHosts(servers)+"/metrics.edge1?stream=R3", "-forward-nats-replicas", "3", "-forward-batch", "200")
+	stop, loaded = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(loaded)
+		var acks atomic.Int64
+		fwLoad(t, p.addr, 2, 0, stop, &acks)
+	}()
+	return data, p, stop, loaded
 }
