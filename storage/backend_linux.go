@@ -67,18 +67,6 @@ func (b *fileBackend) writev(f *os.File, bufs [][]byte, off int64, sync bool) (n
 	return n, syncErr, nil
 }
 
-func (b *fileBackend) start(f *os.File, bufs [][]byte, off int64, sync bool) (result, bool) {
-	n, syncErr, err := b.writev(f, bufs, off, sync)
-	return result{n: n, syncErr: syncErr, err: err}, true
-}
-
-// poll and wait have nothing to collect: start always completes.
-func (b *fileBackend) poll() (result, bool) { return result{}, true }
-
-func (b *fileBackend) wait() result { return result{} }
-
-func (b *fileBackend) datasync(f *os.File) error { return fdatasyncFile(f) }
-
 func (b *fileBackend) close() error { return nil }
 
 func fdatasync(fd int) error {
@@ -90,7 +78,7 @@ func fdatasync(fd int) error {
 	}
 }
 
-// fdatasyncFile fdatasyncs f (rotation's background flush, Close).
+// fdatasyncFile fdatasyncs f (a retired segment's flush, Close).
 func fdatasyncFile(f *os.File) error {
 	err := fdatasync(int(f.Fd()))
 	runtime.KeepAlive(f)

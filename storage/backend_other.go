@@ -34,22 +34,10 @@ func (b *fileBackend) writev(f *os.File, bufs [][]byte, off int64, sync bool) (n
 	return n, syncErr, nil
 }
 
-func (b *fileBackend) start(f *os.File, bufs [][]byte, off int64, sync bool) (result, bool) {
-	n, syncErr, err := b.writev(f, bufs, off, sync)
-	return result{n: n, syncErr: syncErr, err: err}, true
-}
-
-// poll and wait have nothing to collect: start always completes.
-func (b *fileBackend) poll() (result, bool) { return result{}, true }
-
-func (b *fileBackend) wait() result { return result{} }
-
-func (b *fileBackend) datasync(f *os.File) error { return fdatasyncFile(f) }
-
 func (b *fileBackend) close() error {
 	b.scratch = nil
 	return nil
 }
 
-// fdatasyncFile flushes f (rotation's background flush, Close).
+// fdatasyncFile flushes f (a retired segment's flush, Close).
 func fdatasyncFile(f *os.File) error { return f.Sync() }
