@@ -24,9 +24,16 @@ import (
 // not sent.
 
 // influxEncoder encodes batches as gzip-compressed line protocol. Owned by one worker.
+//
+// A line's head (measurement, client and tags, escaped and sorted) depends only on its series
+// part (series.go): it is built once per series part and copied for every later sample.
 type influxEncoder struct {
 	parser lineParser
 	sample Sample
+	times  timeCache
+	ids    seriesIDs
+	heads  []byte  // every series part's head, back to back
+	headAt []int32 // series-part id → the end of its head in heads (it starts at the previous end)
 	tags   []Tag
 	text   []byte
 	out    bytes.Buffer
@@ -40,14 +47,17 @@ func newInfluxEncoder() *influxEncoder {
 
 // encode implements encoder.
 func (e *influxEncoder) encode(lines []byte) ([]byte, encodeResult) {
+	if e.ids.full() || len(e.heads) >= maxSeriesBytes {
+		e.ids.reset()
+		e.heads, e.headAt = e.heads[:0], e.headAt[:0]
+	}
 	e.text = e.text[:0]
 	var r encodeResult
 	eachLine(lines, func(line []byte, off int) {
-		if err := e.parser.parse(line, &e.sample); err != nil {
+		if err := e.add(line); err != nil {
 			r.noteInvalid(line, off, err)
 			return
 		}
-		e.text = e.appendLine(e.text, &e.sample)
 		r.samples++
 	})
 	if r.samples == 0 {
@@ -60,8 +70,48 @@ func (e *influxEncoder) encode(lines []byte) ([]byte, encodeResult) {
 	return e.out.Bytes(), r
 }
 
-// appendLine appends one line-protocol line for s.
-func (e *influxEncoder) appendLine(dst []byte, s *Sample) []byte {
+// add appends the line-protocol line of one stored line to e.text.
+func (e *influxEncoder) add(line []byte) error {
+	p, plain := split(line)
+	var h uint64
+	id := int32(-1)
+	if plain {
+		h = hashParts(&p)
+		if id = e.ids.lookup(h, &p); id >= 0 {
+			ts, okTime := e.times.millis(p.ts)
+			v, okValue := parseNumber(p.value)
+			if okTime && okValue {
+				e.text = append(e.text, e.head(id)...)
+				e.text = appendInfluxTail(e.text, v, ts)
+				return nil
+			}
+		}
+	}
+	if err := e.parser.parse(line, &e.sample); err != nil {
+		return err
+	}
+	start := len(e.text)
+	e.text = e.appendHead(e.text, &e.sample)
+	if plain && id < 0 {
+		e.ids.add(h, &p)
+		e.heads = append(e.heads, e.text[start:]...)
+		e.headAt = append(e.headAt, int32(len(e.heads)))
+	}
+	e.text = appendInfluxTail(e.text, e.sample.Value, e.sample.TimestampMs)
+	return nil
+}
+
+// head returns the head of series-part id.
+func (e *influxEncoder) head(id int32) []byte {
+	var start int32
+	if id > 0 {
+		start = e.headAt[id-1]
+	}
+	return e.heads[start:e.headAt[id]]
+}
+
+// appendHead appends the measurement and the tags of s's line-protocol line.
+func (e *influxEncoder) appendHead(dst []byte, s *Sample) []byte {
 	dst = appendInfluxEscaped(dst, s.Name, false)
 	if len(s.Client) > 0 {
 		dst = append(dst, ",client="...)
@@ -79,14 +129,19 @@ func (e *influxEncoder) appendLine(dst []byte, s *Sample) []byte {
 		dst = append(dst, '=')
 		dst = appendInfluxEscaped(dst, t.Value, true)
 	}
+	return dst
+}
+
+// appendInfluxTail appends the field, the timestamp and the newline of a line-protocol line.
+func appendInfluxTail(dst []byte, v float64, ts int64) []byte {
 	dst = append(dst, " value="...)
-	if v := s.Value; v == math.Trunc(v) && math.Abs(v) < 1e15 && !(v == 0 && math.Signbit(v)) {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 && !(v == 0 && math.Signbit(v)) {
 		dst = strconv.AppendInt(dst, int64(v), 10) // a float in line protocol: no "i" suffix
 	} else {
 		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
 	}
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, s.TimestampMs, 10)
+	dst = strconv.AppendInt(dst, ts, 10)
 	return append(dst, '\n')
 }
 

@@ -210,42 +210,66 @@ func (p *lineParser) number() (float64, error) {
 		}
 		break
 	}
-	b := p.line[start:p.pos]
-	if v, ok := smallInt(b); ok {
-		return v, nil
-	}
-	v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 64)
-	if err != nil || len(b) == 0 || math.IsInf(v, 0) {
+	v, ok := parseNumber(p.line[start:p.pos])
+	if !ok {
 		p.pos = start
 		return 0, p.fail("a finite number")
 	}
 	return v, nil
 }
 
-// smallInt parses an optionally negative integer of at most 15 digits (exact in a float64).
-func smallInt(b []byte) (float64, bool) {
+// parseNumber converts the text of a stored number; false when it is not a finite number.
+func parseNumber(b []byte) (float64, bool) {
+	if v, ok := plainDecimal(b); ok {
+		return v, true
+	}
+	v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 64)
+	if err != nil || len(b) == 0 || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
+}
+
+// plainDecimal converts -?digits[.digits] with at most 15 digits in all, the form codec writes
+// for most values, exactly as strconv.ParseFloat does: the digits make an integer below 2^53 and
+// the fraction a power of ten of at most 10^15, both exact float64s, so the one division rounds
+// correctly (Clinger's fast path). Anything else reports false.
+func plainDecimal(b []byte) (float64, bool) {
 	neg := len(b) > 0 && b[0] == '-'
 	if neg {
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 15 || (b[0] == '0' && len(b) > 1) {
-		return 0, false
-	}
-	var n int64
+	var n uint64
+	digits, frac, dot := 0, 0, false
 	for _, c := range b {
-		if c < '0' || c > '9' {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot && digits > 0:
+			dot = true
+		default:
 			return 0, false
 		}
-		n = n*10 + int64(c-'0')
+	}
+	if digits == 0 || digits > 15 || (dot && frac == 0) {
+		return 0, false
+	}
+	v := float64(n)
+	if frac > 0 {
+		v /= pow10[frac]
 	}
 	if neg {
-		if n == 0 {
-			return math.Copysign(0, -1), true
-		}
-		n = -n
+		v = -v
 	}
-	return float64(n), true
+	return v, true
 }
+
+// pow10 holds the exact float64 powers of ten plainDecimal divides by.
+var pow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // str parses a JSON string. Without escapes it returns a slice of the line; otherwise the
 // unescaped bytes, appended to the scratch buffer (which parse sized so that it never moves).

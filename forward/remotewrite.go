@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/s2"
 )
 
 // Prometheus remote write 1.0 (prompb/remote.proto):
@@ -54,15 +54,26 @@ var (
 var metricTypes = map[string]uint64{"counter": 1, "gauge": 2, "histogram": 3, "summary": 5}
 
 // rwEncoder encodes batches as snappy-compressed WriteRequests. Owned by one worker.
+//
+// Label sets outlive a batch: a line whose series part (series.go) is known gets its label set
+// by id, without being parsed; a new series part is parsed, and its labels built, sanitised,
+// sorted and encoded once. Two series parts that end up with the same labels (tags in another
+// order, names that sanitise alike) share one label set, so one series in a request.
 type rwEncoder struct {
 	parser lineParser
 	sample Sample
+	times  timeCache
+	ids    seriesIDs
+	idSet  []int32 // series-part id → label set
 
-	pairs  []rwPair // one sample's labels
+	sets     []rwLabelSet
+	setIndex map[uint64]int32 // hash of a label set's bytes → newest set with it (chained)
+	labels   []byte           // every label set's encoded Label fields, back to back
+	gen      int64            // the batch being encoded, for rwLabelSet.gen
+
+	pairs  []rwPair // one sample's labels, while its label set is built
 	names  []byte   // one sample's sanitised names
-	arena  []byte   // every series' encoded Label fields, back to back
 	series []rwSeries
-	index  map[uint64]int32 // hash of a series' label bytes → its index (collisions chained)
 	points []rwPoint
 	order  []int32 // point indices grouped by series
 	meta   map[string]uint64
@@ -76,11 +87,19 @@ type rwPair struct {
 	own         bool // __name__ or client: wins over a tag of the same name
 }
 
-// rwSeries is one series of the batch: its label bytes in the arena and its points.
+// rwLabelSet is one distinct set of labels: its encoded Label fields in rwEncoder.labels.
+type rwLabelSet struct {
+	start, end int32
+	next       int32  // an older set with the same hash, or -1
+	name       string // the sanitised metric name, the metadata's family
+	gen        int64  // the batch in which series last was set
+	series     int32  // the set's series in batch gen
+}
+
+// rwSeries is one series of the batch: its label set and its points.
 type rwSeries struct {
-	labStart, labEnd int
-	next             int32 // next series with the same hash, or -1
-	count, first     int32 // points, and where they start in order
+	set          int32
+	count, first int32 // points, and where they start in order
 }
 
 // rwPoint is one sample of a series.
@@ -91,21 +110,25 @@ type rwPoint struct {
 }
 
 func newRWEncoder() *rwEncoder {
-	return &rwEncoder{index: map[uint64]int32{}, meta: map[string]uint64{}}
+	return &rwEncoder{setIndex: map[uint64]int32{}, meta: map[string]uint64{}}
 }
 
 // encode implements encoder.
 func (e *rwEncoder) encode(lines []byte) ([]byte, encodeResult) {
-	e.arena, e.series, e.points = e.arena[:0], e.series[:0], e.points[:0]
-	clear(e.index)
+	if e.ids.full() || len(e.sets) >= maxSeriesIDs || len(e.labels) >= maxSeriesBytes {
+		e.ids.reset()
+		e.idSet, e.sets, e.labels = e.idSet[:0], e.sets[:0], e.labels[:0]
+		clear(e.setIndex)
+	}
+	e.gen++
+	e.series, e.points = e.series[:0], e.points[:0]
 	clear(e.meta)
 	var r encodeResult
 	eachLine(lines, func(line []byte, off int) {
-		if err := e.parser.parse(line, &e.sample); err != nil {
+		if err := e.add(line); err != nil {
 			r.noteInvalid(line, off, err)
 			return
 		}
-		e.add(&e.sample)
 		r.samples++
 	})
 	if r.samples == 0 {
@@ -113,12 +136,55 @@ func (e *rwEncoder) encode(lines []byte) ([]byte, encodeResult) {
 	}
 	e.groupPoints()
 	e.pb = e.appendRequest(e.pb[:0])
-	e.out = snappy.Encode(e.out[:cap(e.out)], e.pb)
+	e.out = s2.EncodeSnappy(e.out[:cap(e.out)], e.pb)
 	return e.out, r
 }
 
-// add files one parsed sample under its series.
-func (e *rwEncoder) add(s *Sample) {
+// add files the sample of one stored line under its series.
+func (e *rwEncoder) add(line []byte) error {
+	p, plain := split(line)
+	var h uint64
+	id := int32(-1)
+	if plain {
+		h = hashParts(&p)
+		if id = e.ids.lookup(h, &p); id >= 0 {
+			ts, okTime := e.times.millis(p.ts)
+			v, okValue := parseNumber(p.value)
+			if okTime && okValue {
+				e.addPoint(e.idSet[id], p.typ, ts, v)
+				return nil
+			}
+		}
+	}
+	if err := e.parser.parse(line, &e.sample); err != nil {
+		return err
+	}
+	set := e.labelSet(&e.sample)
+	if plain && id < 0 {
+		e.ids.add(h, &p)
+		e.idSet = append(e.idSet, set)
+	}
+	e.addPoint(set, e.sample.Type, e.sample.TimestampMs, e.sample.Value)
+	return nil
+}
+
+// addPoint adds one sample of label set set, whose stored type is typ, to the batch.
+func (e *rwEncoder) addPoint(set int32, typ []byte, ts int64, v float64) {
+	ls := &e.sets[set]
+	if ls.gen != e.gen {
+		ls.gen, ls.series = e.gen, int32(len(e.series))
+		e.series = append(e.series, rwSeries{set: set})
+		if _, seen := e.meta[ls.name]; !seen {
+			e.meta[ls.name] = metricTypes[string(typ)]
+		}
+	}
+	e.series[ls.series].count++
+	e.points = append(e.points, rwPoint{series: ls.series, ts: ts, value: v})
+}
+
+// labelSet returns the label set of s: its labels sanitised, sorted and encoded, found among
+// the known sets or added.
+func (e *rwEncoder) labelSet(s *Sample) int32 {
 	e.pairs, e.names = e.pairs[:0], e.names[:0]
 	e.names = appendMetricName(e.names, s.Name)
 	nameEnd := len(e.names)
@@ -140,18 +206,11 @@ func (e *rwEncoder) add(s *Sample) {
 	slices.SortStableFunc(e.pairs, func(a, b rwPair) int { return bytes.Compare(a.name, b.name) })
 	e.pairs = dedupePairs(e.pairs)
 
-	start := len(e.arena)
+	start := len(e.labels)
 	for _, p := range e.pairs {
-		e.arena = appendLabel(e.arena, p.name, p.value)
+		e.labels = appendLabel(e.labels, p.name, p.value)
 	}
-	idx := e.seriesFor(start)
-	if e.series[idx].count == 0 {
-		if _, seen := e.meta[string(e.names[:nameEnd])]; !seen {
-			e.meta[string(e.names[:nameEnd])] = metricTypes[string(s.Type)]
-		}
-	}
-	e.series[idx].count++
-	e.points = append(e.points, rwPoint{series: idx, ts: s.TimestampMs, value: s.Value})
+	return e.findSet(start, e.names[:nameEnd])
 }
 
 // fixTagNames re-points the tag names into e.names after it may have grown: the names were
@@ -183,26 +242,26 @@ func dedupePairs(pairs []rwPair) []rwPair {
 	return out
 }
 
-// seriesFor returns the index of the series whose label bytes are arena[start:], adding it when
-// new; an existing series' bytes are dropped from the arena again.
-func (e *rwEncoder) seriesFor(start int) int32 {
-	key := e.arena[start:]
+// findSet returns the label set whose bytes are e.labels[start:], adding it (with its metric
+// name) when new; a known set's bytes are dropped from e.labels again.
+func (e *rwEncoder) findSet(start int, name []byte) int32 {
+	key := e.labels[start:]
 	h := xxhash.Sum64(key)
-	head, ok := e.index[h]
+	head, ok := e.setIndex[h]
 	if ok {
-		for i := head; i >= 0; i = e.series[i].next {
-			s := &e.series[i]
-			if bytes.Equal(e.arena[s.labStart:s.labEnd], key) {
-				e.arena = e.arena[:start]
+		for i := head; i >= 0; i = e.sets[i].next {
+			ls := &e.sets[i]
+			if bytes.Equal(e.labels[ls.start:ls.end], key) {
+				e.labels = e.labels[:start]
 				return i
 			}
 		}
 	} else {
 		head = -1
 	}
-	idx := int32(len(e.series))
-	e.series = append(e.series, rwSeries{labStart: start, labEnd: len(e.arena), next: head})
-	e.index[h] = idx
+	idx := int32(len(e.sets))
+	e.sets = append(e.sets, rwLabelSet{start: int32(start), end: int32(len(e.labels)), next: head, name: string(name)})
+	e.setIndex[h] = idx
 	return idx
 }
 
@@ -246,14 +305,15 @@ func (e *rwEncoder) appendRequest(dst []byte) []byte {
 	for i := range e.series {
 		s := &e.series[i]
 		run := e.order[s.first : s.first+s.count]
-		size := s.labEnd - s.labStart
+		labels := e.labels[e.sets[s.set].start:e.sets[s.set].end]
+		size := len(labels)
 		for _, pi := range run {
 			n := sampleSize(e.points[pi].ts)
 			size += 1 + varintLen(uint64(n)) + n
 		}
 		dst = append(dst, tagTimeSeries)
 		dst = binary.AppendUvarint(dst, uint64(size))
-		dst = append(dst, e.arena[s.labStart:s.labEnd]...)
+		dst = append(dst, labels...)
 		for _, pi := range run {
 			p := &e.points[pi]
 			dst = append(dst, tagSample)
