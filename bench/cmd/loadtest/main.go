@@ -332,7 +332,9 @@ func (o *options) measure(ctx context.Context, s system, pin pinning, round int)
 	run = loadtest.Run{System: s.name, Round: round}
 	sinkAddr := ""
 	if s.sink != nil {
-		sink, addr, err := startSystem(ctx, *s.sink, nil, "")
+		// The sink stands for the central tier, another machine in a deployment: it runs
+		// beside the load generator, never on the edge server's CPU.
+		sink, addr, err := startSystem(ctx, *s.sink, pin.wrk, "")
 		if err != nil {
 			return run, st, fmt.Errorf("sink: %w", err)
 		}

@@ -233,7 +233,7 @@ func (o *options) printSetup(w io.Writer, rep *report, systems []system) {
 			fmt.Fprintf(w, "; writer: %s", wr)
 		}
 		if s.sink != nil {
-			fmt.Fprintf(w, "; forwards to %s started beside it, unpinned", s.sink.name)
+			fmt.Fprintf(w, "; forwards to %s started beside it, on wrk's CPU (the central tier is not on the edge host)", s.sink.name)
 			if f, ok := rep.Forwarded[s.name]; ok && !f.Reported {
 				fmt.Fprintf(w, "; round %d: its statistics (GET /metrics) had no \"forward\" entry", f.Round)
 			} else if ok {

@@ -50,7 +50,7 @@ type system struct {
 	// script is the wrk script under -scripts; target the request target
 	// (path and query) it is pointed at; health the readiness probe path.
 	script, target, health string
-	// sink, when set, is started (not measured, not pinned) before the
+	// sink, when set, is started (not measured, pinned with wrk) before the
 	// system and stopped after it; the system forwards to it.
 	sink *system
 	// metricstream systems answer GET /metrics with their statistics,
