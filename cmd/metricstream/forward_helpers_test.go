@@ -261,6 +261,13 @@ func fwBatch(conn, i int, baseMs int64) []byte {
 // connection were sent, 0: no limit), and counts the acknowledged batches.
 func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct{}, acks *atomic.Int64) {
 	t.Helper()
+	fwLoadEvery(t, addr, conns, maxPerConn, 0, stop, acks)
+}
+
+// fwLoadEvery is fwLoad with each connection sending at most one batch every interval, as a
+// client that reports on a schedule does (0: as fast as the server answers).
+func fwLoadEvery(t *testing.T, addr string, conns, maxPerConn int, every time.Duration, stop <-chan struct{}, acks *atomic.Int64) {
+	t.Helper()
 	baseMs := time.Now().Add(-time.Minute).UnixMilli()
 	var wg sync.WaitGroup
 	for c := range conns {
@@ -272,11 +279,24 @@ func fwLoad(t *testing.T, addr string, conns, maxPerConn int, stop <-chan struct
 			tr := &http.Transport{}
 			defer tr.CloseIdleConnections()
 			client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+			var tick <-chan time.Time
+			if every > 0 {
+				ticker := time.NewTicker(every)
+				defer ticker.Stop()
+				tick = ticker.C
+			}
 			for i := 0; maxPerConn == 0 || i < maxPerConn; i++ {
 				select {
 				case <-stop:
 					return
 				default:
+				}
+				if tick != nil {
+					select {
+					case <-stop:
+						return
+					case <-tick:
+					}
 				}
 				resp, err := client.Post("http://"+addr+"/metrics", "application/json", bytes.NewReader(fwBatch(c, i, baseMs)))
 				if err != nil {
