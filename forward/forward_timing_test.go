@@ -1,8 +1,10 @@
 package forward
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"metricstream/bench"
 	"metricstream/codec"
 )
 
@@ -33,38 +36,58 @@ func benchLines(n int) []byte {
 	return buf
 }
 
+// workloadLines returns n stored lines of the load test's workload (bench.AppendBatch: 14
+// families over 200 hosts with their regions and third tags, timestamps spread over the last
+// ten seconds), as the server stores them.
+func workloadLines(b *testing.B, n int) []byte {
+	rng := rand.New(rand.NewPCG(7, 11))
+	now := time.Now()
+	var d codec.JSONDecoder
+	var batch codec.Batch
+	var lines []byte
+	for len(lines) == 0 || bytes.Count(lines, []byte{'\n'}) < n {
+		body := bench.AppendBatch(nil, bench.FormatJSON, 100, rng, now)
+		if err := d.Decode(body, 1000, &batch); err != nil {
+			b.Fatal(err)
+		}
+		lines = codec.AppendBatch(lines, &batch, []byte("client-1"), now.UnixMilli())
+	}
+	return lines
+}
+
 func BenchmarkEncodeRemoteWrite(b *testing.B) {
-	lines := benchLines(10000)
-	e := newRWEncoder()
+	benchEncode(b, newRWEncoder(), benchLines(10000))
+}
+
+// BenchmarkEncodeRemoteWriteWorkload encodes batches of the load test's workload, each new to
+// the encoder's tables only the first time round.
+func BenchmarkEncodeRemoteWriteWorkload(b *testing.B) {
+	benchEncode(b, newRWEncoder(), workloadLines(b, 10000))
+}
+
+func BenchmarkEncodeInfluxWorkload(b *testing.B) {
+	benchEncode(b, newInfluxEncoder(), workloadLines(b, 10000))
+}
+
+// benchEncode encodes lines with e once per iteration.
+func benchEncode(b *testing.B, e encoder, lines []byte) {
+	n := bytes.Count(lines, []byte{'\n'})
 	b.SetBytes(int64(len(lines)))
 	b.ReportAllocs()
 	var body []byte
 	for b.Loop() {
 		var r encodeResult
-		if body, r = e.encode(lines); r.samples != 10000 {
+		if body, r = e.encode(lines); r.samples != n {
 			b.Fatal(r)
 		}
 	}
-	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "samples/s")
-	b.ReportMetric(float64(len(lines))/10000, "stored-B/sample")
-	b.ReportMetric(float64(len(body))/10000, "wire-B/sample")
+	b.ReportMetric(float64(b.N)*float64(n)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(len(lines))/float64(n), "stored-B/sample")
+	b.ReportMetric(float64(len(body))/float64(n), "wire-B/sample")
 }
 
 func BenchmarkEncodeInflux(b *testing.B) {
-	lines := benchLines(10000)
-	e := newInfluxEncoder()
-	b.SetBytes(int64(len(lines)))
-	b.ReportAllocs()
-	var body []byte
-	for b.Loop() {
-		var r encodeResult
-		if body, r = e.encode(lines); r.samples != 10000 {
-			b.Fatal(r)
-		}
-	}
-	b.ReportMetric(float64(b.N)*10000/b.Elapsed().Seconds(), "samples/s")
-	b.ReportMetric(float64(len(lines))/10000, "stored-B/sample")
-	b.ReportMetric(float64(len(body))/10000, "wire-B/sample")
+	benchEncode(b, newInfluxEncoder(), benchLines(10000))
 }
 
 // BenchmarkForwardVictoriaMetrics forwards b.N stored samples, in two loops' streams, to a real

@@ -160,26 +160,60 @@ func (p *lineParser) timestamp() (int64, error) {
 		return 0, p.fail("a timestamp")
 	}
 	b := p.line[p.pos : p.pos+timestampLen]
-	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != '.' || b[23] != 'Z' {
+	day, ok := storedDay(b[:dateLen])
+	if !ok || b[dateLen] != 'T' {
 		return 0, p.fail("a timestamp like 2026-11-26T17:20:06.123Z")
 	}
-	var f [7]int64
-	spans := [7][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}, {20, 23}}
-	for i, sp := range spans {
-		for _, c := range b[sp[0]:sp[1]] {
-			if c < '0' || c > '9' {
-				return 0, p.fail("a timestamp like 2026-11-26T17:20:06.123Z")
-			}
-			f[i] = f[i]*10 + int64(c-'0')
-		}
-	}
-	y, mo, d, h, mi, sec, ms := f[0], f[1], f[2], f[3], f[4], f[5], f[6]
-	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 {
-		return 0, p.fail("a valid date and time")
+	clock, ok := storedClock(b[dateLen+1:])
+	if !ok {
+		return 0, p.fail("a timestamp like 2026-11-26T17:20:06.123Z")
 	}
 	p.pos += timestampLen
-	days := daysFromCivil(y, mo, d)
-	return ((days*24+h)*60+mi)*60000 + sec*1000 + ms, nil
+	return day + clock, nil
+}
+
+// dateLen is the length of the date in a stored timestamp, "2026-11-26".
+const dateLen = len("2006-01-02")
+
+// storedDay converts the date of a stored timestamp to the Unix milliseconds of its midnight.
+func storedDay(b []byte) (int64, bool) {
+	if b[4] != '-' || b[7] != '-' {
+		return 0, false
+	}
+	y, ok1 := digitsOf(b[0:4])
+	mo, ok2 := digitsOf(b[5:7])
+	d, ok3 := digitsOf(b[8:10])
+	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > 31 {
+		return 0, false
+	}
+	return daysFromCivil(y, mo, d) * 86_400_000, true
+}
+
+// storedClock converts the clock of a stored timestamp, "17:20:06.123Z", to milliseconds.
+func storedClock(b []byte) (int64, bool) {
+	if b[2] != ':' || b[5] != ':' || b[8] != '.' || b[12] != 'Z' {
+		return 0, false
+	}
+	h, ok1 := digitsOf(b[0:2])
+	mi, ok2 := digitsOf(b[3:5])
+	sec, ok3 := digitsOf(b[6:8])
+	ms, ok4 := digitsOf(b[9:12])
+	if !ok1 || !ok2 || !ok3 || !ok4 || h > 23 || mi > 59 || sec > 60 {
+		return 0, false
+	}
+	return ((h*60+mi)*60+sec)*1000 + ms, true
+}
+
+// digitsOf reads the decimal digits b.
+func digitsOf(b []byte) (int64, bool) {
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // daysFromCivil returns the days from 1970-01-01 to the proleptic Gregorian date y-m-d.

@@ -67,9 +67,10 @@ type rwEncoder struct {
 	idSet  []int32 // series-part id → label set
 
 	sets     []rwLabelSet
-	setIndex map[uint64]int32 // hash of a label set's bytes → newest set with it (chained)
-	labels   []byte           // every label set's encoded Label fields, back to back
-	gen      int64            // the batch being encoded, for rwLabelSet.gen
+	setIndex map[uint64]int32  // hash of a label set's bytes → newest set with it (chained)
+	families map[string]string // the sets' metric names, one string each
+	labels   []byte            // every label set's encoded Label fields, back to back
+	gen      int64             // the batch being encoded, for rwLabelSet.gen
 
 	pairs  []rwPair // one sample's labels, while its label set is built
 	names  []byte   // one sample's sanitised names
@@ -110,7 +111,7 @@ type rwPoint struct {
 }
 
 func newRWEncoder() *rwEncoder {
-	return &rwEncoder{setIndex: map[uint64]int32{}, meta: map[string]uint64{}}
+	return &rwEncoder{setIndex: map[uint64]int32{}, families: map[string]string{}, meta: map[string]uint64{}}
 }
 
 // encode implements encoder.
@@ -119,6 +120,7 @@ func (e *rwEncoder) encode(lines []byte) ([]byte, encodeResult) {
 		e.ids.reset()
 		e.idSet, e.sets, e.labels = e.idSet[:0], e.sets[:0], e.labels[:0]
 		clear(e.setIndex)
+		clear(e.families)
 	}
 	e.gen++
 	e.series, e.points = e.series[:0], e.points[:0]
@@ -260,7 +262,12 @@ func (e *rwEncoder) findSet(start int, name []byte) int32 {
 		head = -1
 	}
 	idx := int32(len(e.sets))
-	e.sets = append(e.sets, rwLabelSet{start: int32(start), end: int32(len(e.labels)), next: head, name: string(name)})
+	family, ok := e.families[string(name)]
+	if !ok {
+		family = string(name)
+		e.families[family] = family
+	}
+	e.sets = append(e.sets, rwLabelSet{start: int32(start), end: int32(len(e.labels)), next: head, name: family})
 	e.setIndex[h] = idx
 	return idx
 }

@@ -180,30 +180,30 @@ func (c *seriesIDs) reset() {
 	c.ids, c.keys = c.ids[:0], c.keys[:0]
 }
 
-// timeCache converts stored timestamps, reusing the conversion of the last whole second.
+// timeCache converts stored timestamps, reusing the conversion of the last date: the lines of
+// a batch nearly all fall on one day, in whatever order their seconds come.
 type timeCache struct {
-	second [timestampLen - 4]byte // "2026-11-26T17:20:06." of the last conversion
-	baseMs int64                  // that second in Unix milliseconds
-	valid  bool
+	date  [dateLen]byte // "2026-11-26" of the last conversion
+	dayMs int64         // its midnight in Unix milliseconds
+	valid bool
 }
 
 // millis converts ts (a stored timestamp) like lineParser.timestamp; false when it is not one.
 func (c *timeCache) millis(ts []byte) (int64, bool) {
-	const sec = timestampLen - 4
-	d0, d1, d2 := ts[sec]-'0', ts[sec+1]-'0', ts[sec+2]-'0'
-	if d0 > 9 || d1 > 9 || d2 > 9 || ts[sec+3] != 'Z' {
+	if ts[dateLen] != 'T' {
 		return 0, false
 	}
-	ms := int64(d0)*100 + int64(d1)*10 + int64(d2)
-	if c.valid && string(c.second[:]) == string(ts[:sec]) {
-		return c.baseMs + ms, true
-	}
-	p := lineParser{line: ts}
-	full, err := p.timestamp()
-	if err != nil {
+	clock, ok := storedClock(ts[dateLen+1:])
+	if !ok {
 		return 0, false
 	}
-	copy(c.second[:], ts[:sec])
-	c.baseMs, c.valid = full-ms, true
-	return full, true
+	if !c.valid || string(c.date[:]) != string(ts[:dateLen]) {
+		day, ok := storedDay(ts[:dateLen])
+		if !ok {
+			return 0, false
+		}
+		copy(c.date[:], ts[:dateLen])
+		c.dayMs, c.valid = day, true
+	}
+	return c.dayMs + clock, true
 }
