@@ -109,10 +109,12 @@ var numberByte = func() (t [256]bool) {
 	return t
 }()
 
-// Bounds of a seriesIDs table: reached, it is emptied before the next batch.
+// Bounds of a seriesIDs table and of what an encoder keeps per id: reached, both are emptied
+// before the next batch, so that a worker holds at most about 2 × maxSeriesBytes however many
+// series the clients invent (the load test's workload has about 2 100).
 const (
-	maxSeriesIDs   = 1 << 16
-	maxSeriesBytes = 16 << 20
+	maxSeriesIDs   = 1 << 14
+	maxSeriesBytes = 4 << 20
 )
 
 // seriesIDs gives each distinct series part (names and tags of storedParts) a small id, in

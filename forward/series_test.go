@@ -199,3 +199,35 @@ func gunzip(t *testing.T, body []byte) string {
 	}
 	return string(text)
 }
+
+// TestSeriesTablesBounded: clients that invent series fill an encoder's tables, which are
+// emptied before the next batch once past their bounds; what is encoded stays the same.
+func TestSeriesTablesBounded(t *testing.T) {
+	rw, in := newRWEncoder(), newInfluxEncoder()
+	for round := range 4 {
+		var lines []byte
+		for i := range 10000 {
+			lines = fmt.Appendf(lines, `{"timestamp":"2026-11-26T17:20:06.123Z","client":"c","name":"n%d","value":%d,"type":"gauge","tags":{"round":"%d"}}`+"\n", i, i, round%2)
+		}
+		body, _ := rw.encode(lines)
+		got, err := rwContent(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, _ := newRWEncoder().encode(lines)
+		if want, _ := rwContent(fresh); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: remote write differs from a fresh encoder's", round)
+		}
+		body, _ = in.encode(lines)
+		fresh, _ = newInfluxEncoder().encode(lines)
+		if gunzip(t, body) != gunzip(t, fresh) {
+			t.Fatalf("round %d: line protocol differs from a fresh encoder's", round)
+		}
+		if n := len(rw.ids.ids); n > maxSeriesIDs+10000 || len(rw.sets) > maxSeriesIDs+10000 {
+			t.Fatalf("round %d: %d series ids, %d label sets; bound %d + a batch", round, n, len(rw.sets), maxSeriesIDs)
+		}
+		if len(in.ids.ids) > maxSeriesIDs+10000 {
+			t.Fatalf("round %d: %d series ids in the line-protocol encoder", round, len(in.ids.ids))
+		}
+	}
+}
