@@ -72,28 +72,18 @@ func (e *influxEncoder) encode(lines []byte) ([]byte, encodeResult) {
 
 // add appends the line-protocol line of one stored line to e.text.
 func (e *influxEncoder) add(line []byte) error {
-	p, plain := split(line)
-	var h uint64
-	id := int32(-1)
-	if plain {
-		h = hashParts(&p)
-		if id = e.ids.lookup(h, &p); id >= 0 {
-			ts, okTime := e.times.millis(p.ts)
-			v, okValue := parseNumber(p.value)
-			if okTime && okValue {
-				e.text = append(e.text, e.head(id)...)
-				e.text = appendInfluxTail(e.text, v, ts)
-				return nil
-			}
-		}
+	k := e.ids.see(line, &e.times)
+	if k.hit {
+		e.text = append(e.text, e.head(k.id)...)
+		e.text = appendInfluxTail(e.text, k.value, k.ts)
+		return nil
 	}
 	if err := e.parser.parse(line, &e.sample); err != nil {
 		return err
 	}
 	start := len(e.text)
 	e.text = e.appendHead(e.text, &e.sample)
-	if plain && id < 0 {
-		e.ids.add(h, &p)
+	if e.ids.learn(&k) {
 		e.heads = append(e.heads, e.text[start:]...)
 		e.headAt = append(e.headAt, int32(len(e.heads)))
 	}

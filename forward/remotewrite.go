@@ -144,26 +144,16 @@ func (e *rwEncoder) encode(lines []byte) ([]byte, encodeResult) {
 
 // add files the sample of one stored line under its series.
 func (e *rwEncoder) add(line []byte) error {
-	p, plain := split(line)
-	var h uint64
-	id := int32(-1)
-	if plain {
-		h = hashParts(&p)
-		if id = e.ids.lookup(h, &p); id >= 0 {
-			ts, okTime := e.times.millis(p.ts)
-			v, okValue := parseNumber(p.value)
-			if okTime && okValue {
-				e.addPoint(e.idSet[id], p.typ, ts, v)
-				return nil
-			}
-		}
+	k := e.ids.see(line, &e.times)
+	if k.hit {
+		e.addPoint(e.idSet[k.id], k.parts.typ, k.ts, k.value)
+		return nil
 	}
 	if err := e.parser.parse(line, &e.sample); err != nil {
 		return err
 	}
 	set := e.labelSet(&e.sample)
-	if plain && id < 0 {
-		e.ids.add(h, &p)
+	if e.ids.learn(&k) {
 		e.idSet = append(e.idSet, set)
 	}
 	e.addPoint(set, e.sample.Type, e.sample.TimestampMs, e.sample.Value)

@@ -182,6 +182,43 @@ func (c *seriesIDs) reset() {
 	c.ids, c.keys = c.ids[:0], c.keys[:0]
 }
 
+// knownLine is what seriesIDs.see made of one stored line.
+type knownLine struct {
+	parts storedParts
+	plain bool   // split cut the line
+	hash  uint64 // of the series part, when plain
+	id    int32  // the series part's id; -1 when new or not plain
+	ts    int64  // the sample's time and value, when hit
+	value float64
+	hit   bool // the series part is known and the time and value converted: no full parse
+}
+
+// see cuts line and looks its series part up, converting the time and value of a known one.
+func (c *seriesIDs) see(line []byte, times *timeCache) knownLine {
+	k := knownLine{id: -1}
+	if k.parts, k.plain = split(line); !k.plain {
+		return k
+	}
+	k.hash = hashParts(&k.parts)
+	if k.id = c.lookup(k.hash, &k.parts); k.id >= 0 {
+		var okTime, okValue bool
+		k.ts, okTime = times.millis(k.parts.ts)
+		k.value, okValue = parseNumber(k.parts.value)
+		k.hit = okTime && okValue
+	}
+	return k
+}
+
+// learn files the series part of a line that see found new, once the full parse accepted it;
+// it reports whether it did.
+func (c *seriesIDs) learn(k *knownLine) bool {
+	if !k.plain || k.id >= 0 {
+		return false
+	}
+	k.id = c.add(k.hash, &k.parts)
+	return true
+}
+
 // timeCache converts stored timestamps, reusing the conversion of the last date: the lines of
 // a batch nearly all fall on one day, in whatever order their seconds come.
 type timeCache struct {
