@@ -32,10 +32,10 @@ const yieldLines = 256
 // which is what an ingest client would see at the tail. Yielding bounds that wait to about
 // yieldLines lines' work, some tens of microseconds, and costs nothing when nothing waits.
 func eachLine(data []byte, fn func(line []byte, off int)) {
-	for off, n := 0, 0; off < len(data); n++ {
-		if n == yieldLines {
+	for off, lines := 0, 0; off < len(data); lines++ {
+		if lines == yieldLines {
 			runtime.Gosched()
-			n = 0
+			lines = 0
 		}
 		n := bytes.IndexByte(data[off:], '\n')
 		if n < 0 {
