@@ -67,6 +67,14 @@ type Metric struct {
 	TimestampMs int64
 	// TagStart and TagEnd delimit this metric's tags in Batch.Tags.
 	TagStart, TagEnd int32
+	// TagsText, when not empty, is the text between the braces of the
+	// storage line's tags object exactly as the line encoder would write
+	// the tags b.Tags[TagStart:TagEnd]: the line copies it instead of
+	// writing every tag again. The JSON decoder sets it to the body's tags
+	// object, a view like Name, when that object is already in the
+	// encoder's form: compact, plain strings only, no duplicate key. Code
+	// that changes the tags must clear it.
+	TagsText []byte
 }
 
 // Batch is the format-neutral result of decoding one request body: every

@@ -490,6 +490,42 @@ func TestDecodeManyTags(t *testing.T) {
 	}
 }
 
+// TestTagsText checks when the decoder hands the body's tags object to the
+// line encoder to copy (the lines themselves are checked by
+// checkStoredLines): only a compact object of plain, distinct pairs.
+func TestTagsText(t *testing.T) {
+	f := func(tags, want string) {
+		t.Helper()
+		var d JSONDecoder
+		var b Batch
+		body := `{"metrics":[{"name":"a","value":1,"tags":` + tags + `}]}`
+		if err := d.Decode([]byte(body), 0, &b); err != nil {
+			t.Fatalf("Decode(%s): %v", body, err)
+		}
+		if got := string(b.Metrics[0].TagsText); got != want {
+			t.Fatalf("tags %s: got TagsText %q; want %q", tags, got, want)
+		}
+		checkStoredLines(t, &b)
+	}
+	f(`{"host":"s1"}`, `"host":"s1"`)
+	f(`{"host":"s1","region":"eu-west-1"}`, `"host":"s1","region":"eu-west-1"`)
+	f(`{"":""}`, `"":""`)
+	f(`{}`, ``)
+	f(`null`, ``)
+	f(`{"host":"s1", "region":"eu"}`, ``)
+	f(`{"host":"s1" ,"region":"eu"}`, ``)
+	f(`{ "host":"s1"}`, ``)
+	f(`{"host":"s1" }`, ``)
+	f(`{"host" :"s1"}`, ``)
+	f(`{"host":"s1","host":"s2"}`, ``)
+	f(`{"h\u006fst":"s1"}`, ``)
+	f(`{"host":"caf\u00e9"}`, ``)
+	f("{\"host\":\"caf\xc3\xa9\"}", ``)
+	f(`{"a":"1"},"tags":{"b":"2"}`, `"b":"2"`)
+	f(`{"a":"1"},"tags":null`, ``)
+	f(`{"a":"1"},"tags":{}`, ``)
+}
+
 // refMetric is a metric as the reference model decodes it.
 type refMetric struct {
 	name  string
@@ -665,6 +701,13 @@ func checkStoredLines(t *testing.T, b *Batch) {
 		}
 		if len(m.ValueText) > 0 && string(appendFloat(nil, m.Value)) != string(m.ValueText) {
 			t.Fatalf("metric %d: value text %q; the encoder writes %s", i, m.ValueText, appendFloat(nil, m.Value))
+		}
+		// Texts copied from the body must give the line that the fields
+		// alone give.
+		fields := *m
+		fields.ValueText, fields.TagsText = nil, nil
+		if formatted := AppendLine(nil, &fields, b.MetricTags(i), client, receivedMs); !bytes.Equal(line, formatted) {
+			t.Fatalf("metric %d: line with copied texts %q; from the fields %q", i, line, formatted)
 		}
 	}
 	if len(lines) != 0 {
