@@ -16,6 +16,8 @@ func FuzzNumber(f *testing.F) {
 			checkNumber(t, s)
 			if v, finite := n.float(); finite && canonicalNumber(n.text, v) && string(appendFloat(nil, v)) != s {
 				t.Fatalf("canonicalNumber(%q) is true but appendFloat writes %s", s, appendFloat(nil, v))
+			} else if finite && n.canonical(v) != canonicalNumber(n.text, v) {
+				t.Fatalf("number.canonical(%q) = %v; canonicalNumber says %v", s, n.canonical(v), canonicalNumber(n.text, v))
 			}
 		}
 		if isJSONNumber([]byte(s)) != ok {

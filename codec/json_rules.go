@@ -399,7 +399,7 @@ func (d *JSONDecoder) metricValue(m *Metric, f *fieldOutcome) bool {
 		return true
 	}
 	m.Value, m.ValueText, f.state = v, nil, fieldOK
-	if !n.exp && n.digits <= 15 && canonicalNumber(n.text, v) {
+	if n.canonical(v) {
 		m.ValueText = n.text
 	}
 	return true
