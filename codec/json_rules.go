@@ -129,6 +129,7 @@ func (d *JSONDecoder) decodeMetrics() bool {
 				return false
 			}
 			d.breakRule(off, i, msgMetricObject)
+		case d.decodeMetricFast():
 		default:
 			if !d.decodeMetric(i) {
 				return false

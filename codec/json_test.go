@@ -822,3 +822,72 @@ func TestRawKeys(t *testing.T) {
 		t.Fatalf("rawKeyBytes %d", rawKeyBytes)
 	}
 }
+
+// TestDecodeMetricFast checks which metrics the fast path takes, and that
+// each decodes as on the general path, which a space after the metric's
+// '{' forces.
+func TestDecodeMetricFast(t *testing.T) {
+	f := func(metric string, fast bool) {
+		t.Helper()
+		body := []byte(`{"metrics":[` + metric + `]}`)
+		var b Batch
+		d := JSONDecoder{buf: body, pos: len(`{"metrics":[`), b: &b, maxBatch: DefaultMaxBatch}
+		if got := d.decodeMetricFast(); got != fast {
+			t.Fatalf("%s: fast path %v; want %v", metric, got, fast)
+		}
+		if !fast && (b.Len() != 0 || len(b.Tags) != 0 || d.pos != len(`{"metrics":[`)) {
+			t.Fatalf("%s: the fast path left %d metrics, %d tags, pos %d", metric, b.Len(), len(b.Tags), d.pos)
+		}
+		var fastDec, slowDec JSONDecoder
+		var slow Batch
+		fastErr := fastDec.Decode(body, 0, &b)
+		slowErr := slowDec.Decode([]byte(`{"metrics":[{ `+metric[1:]+`]}`), 0, &slow)
+		if (fastErr == nil) != (slowErr == nil) {
+			t.Fatalf("%s: error %v; on the general path %v", metric, fastErr, slowErr)
+		}
+		if fastErr != nil {
+			return
+		}
+		if got, want := render(&b), render(&slow); got != want {
+			t.Fatalf("%s: got %s; on the general path %s", metric, got, want)
+		}
+		m, s := &b.Metrics[0], &slow.Metrics[0]
+		if string(m.ValueText) != string(s.ValueText) || string(m.TagsText) != string(s.TagsText) {
+			t.Fatalf("%s: texts %q %q; on the general path %q %q", metric, m.ValueText, m.TagsText, s.ValueText, s.TagsText)
+		}
+		checkStoredLines(t, &b)
+	}
+	f(`{"name":"cpu","value":75.5,"type":"gauge","tags":{"host":"s1"},"timestamp":1764172800123}`, true)
+	f(`{"name":"cpu","value":75.50,"type":"counter","tags":{"a":"1","b":"2"},"timestamp":-1}`, true)
+	f(`{"name":"cpu","value":-1e-7,"type":"histogram","tags":{}}`, true)
+	f(`{"name":"cpu","value":0,"type":"summary"}`, true)
+	f(`{"name":"cpu","value":1,"tags":{"k":""},"timestamp":0}`, true)
+	f(`{"name":"cpu","value":1,"timestamp":253402300799999}`, true)
+	f(`{"name":"c","value":1}`, true)
+	f(`{"name":"c","value":1e400}`, false)
+	f(`{"name":"c","value":1,"timestamp":253402300800000}`, false)
+	f(`{"name":"c","value":1,"timestamp":1.5}`, false)
+	f(`{"name":"c","value":1,"timestamp":"2026-11-26T17:20:06.123Z"}`, false)
+	f(`{"name":"c","value":1,"timestamp":null}`, false)
+	f(`{"name":"c","value":1,"type":null}`, false)
+	f(`{"name":"c","value":1,"type":"Gauge"}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"1","a":"2"}}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":1}}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"caf\u00e9"}}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"1" }}`, false)
+	f(`{"name":"c","value":1,"tags":null}`, false)
+	f(`{"name":"c","value":1,"name":"d"}`, false)
+	f(`{"name":"c","value":1,"type":"gauge","value":2}`, false)
+	f(`{"name":"c","value":1,"other":2}`, false)
+	f(`{"name":"c","value":1 }`, false)
+	f(`{"name":"c","value":01}`, false)
+	f(`{"name":"c","value":-}`, false)
+	f(`{"name":"c","value":"1"}`, false)
+	f(`{"name":"","value":1}`, false)
+	f(`{"name":"`+strings.Repeat("n", 255)+`","value":1}`, true)
+	f(`{"name":"`+strings.Repeat("n", 256)+`","value":1}`, false)
+	f(`{"name":"a\nb","value":1}`, false)
+	f(`{"value":1,"name":"c"}`, false)
+	f(`{"name":"c"}`, false)
+	f(`{}`, false)
+}
