@@ -1,5 +1,7 @@
 package codec
 
+import "encoding/binary"
+
 // The fast path of a metric. Most clients write every metric the same way:
 // compact, the fields in the order of SPEC §5 and each in its plainest
 // form, as in
@@ -22,15 +24,15 @@ package codec
 // that decodeMetric will find again).
 func (d *JSONDecoder) decodeMetricFast() bool {
 	buf, start := d.buf, d.pos
-	p, b := start+1, d.b
+	b := d.b
 	tagStart := len(b.Tags)
 	b.Metrics = append(b.Metrics, Metric{TagStart: int32(tagStart), TagEnd: int32(tagStart)})
 	m := &b.Metrics[len(b.Metrics)-1]
-	ok := false
-	if p, ok = fastName(buf, p, m); ok {
+	p, ok := fastName(buf, start, m)
+	if ok {
 		p, ok = d.fastValue(p, m)
 	}
-	if ok && expectKey(buf, p, fieldType) {
+	if ok && hasImage(buf, p, rawNextType) {
 		if t, n := knownType(buf, p+len(`,"type":`)); n > 0 {
 			m.Type = t
 			p += len(`,"type":`) + n
@@ -38,10 +40,10 @@ func (d *JSONDecoder) decodeMetricFast() bool {
 			ok = false
 		}
 	}
-	if ok && expectKey(buf, p, fieldTags) {
+	if ok && hasImage(buf, p, rawNextTags) {
 		p, ok = d.fastTags(p+len(`,"tags":`), m)
 	}
-	if ok && expectKey(buf, p, fieldTimestamp) {
+	if ok && hasImage(buf, p, rawNextTimes) && hasImage(buf, p+5, rawEstamp) {
 		p, ok = d.fastTimestamp(p+len(`,"timestamp":`), m)
 	}
 	if ok && p < len(buf) && buf[p] == '}' {
@@ -56,31 +58,28 @@ func (d *JSONDecoder) decodeMetricFast() bool {
 	return false
 }
 
-// keyLen holds the length of each field's key with its quotes.
-var keyLen = [numFields]int{
-	fieldName:      len(`"name"`),
-	fieldValue:     len(`"value"`),
-	fieldType:      len(`"type"`),
-	fieldTags:      len(`"tags"`),
-	fieldTimestamp: len(`"timestamp"`),
+// Little-endian images of the eight bytes that start (or, for the
+// timestamp, also end) each member of the fast path's shape, for
+// hasImage; TestRawKeys checks them.
+const (
+	rawOpenName  = 0x3a22656d616e227b // {"name":
+	rawNextValue = 0x2265756c6176222c // ,"value" (then ':')
+	rawNextType  = 0x3a2265707974222c // ,"type":
+	rawNextTags  = 0x3a2273676174222c // ,"tags":
+	rawNextTimes = 0x7473656d6974222c // ,"timest
+	rawEstamp    = 0x3a22706d61747365 // estamp":, the last eight bytes of ,"timestamp":
+)
+
+// hasImage reports whether the eight bytes at buf[p:] are those of image.
+func hasImage(buf []byte, p int, image uint64) bool {
+	return p >= 0 && p+8 <= len(buf) && binary.LittleEndian.Uint64(buf[p:]) == image
 }
 
-// expectKey reports whether buf[p:] starts with ',', the key of field k
-// written plainly, and ':'.
-func expectKey(buf []byte, p, k int) bool {
-	if p >= len(buf) || buf[p] != ',' {
-		return false
-	}
-	f, n := knownKey(buf, p+1)
-	return n > 0 && f == k && p+1+n < len(buf) && buf[p+1+n] == ':'
-}
-
-// fastName reads `"name":"…"` at buf[p:], a plain name of 1 to MaxNameBytes,
-// into m and returns the offset after it.
+// fastName reads `{"name":"…"` at buf[p:], a plain name of 1 to
+// MaxNameBytes, into m and returns the offset after it.
 func fastName(buf []byte, p int, m *Metric) (int, bool) {
-	f, n := knownKey(buf, p)
-	start := p + n + 2 // after `"name":"`
-	if n == 0 || f != fieldName || start > len(buf) || buf[start-2] != ':' || buf[start-1] != '"' {
+	start := p + len(`{"name":"`)
+	if !hasImage(buf, p, rawOpenName) || start > len(buf) || buf[start-1] != '"' {
 		return p, false
 	}
 	end := skipPlain(buf, start)
@@ -95,7 +94,7 @@ func fastName(buf []byte, p int, m *Metric) (int, bool) {
 // returns the offset after it.
 func (d *JSONDecoder) fastValue(p int, m *Metric) (int, bool) {
 	buf := d.buf
-	if !expectKey(buf, p, fieldValue) {
+	if !hasImage(buf, p, rawNextValue) || p+8 >= len(buf) || buf[p+8] != ':' {
 		return p, false
 	}
 	p += len(`,"value":`)
@@ -158,18 +157,50 @@ func (d *JSONDecoder) fastTags(p int, m *Metric) (int, bool) {
 // at buf[p:] into m and returns the offset after them.
 func (d *JSONDecoder) fastTimestamp(p int, m *Metric) (int, bool) {
 	buf := d.buf
-	if p >= len(buf) || (buf[p] != '-' && (buf[p] < '0' || buf[p] > '9')) {
-		return p, false
+	ms, end, ok := positiveMs(buf, p)
+	if !ok {
+		if p >= len(buf) || (buf[p] != '-' && (buf[p] < '0' || buf[p] > '9')) {
+			return p, false
+		}
+		var n number
+		d.pos = p
+		if !d.scanNumber(&n) {
+			return p, false
+		}
+		ms, ok = n.ms()
+		end = d.pos
 	}
-	var n number
-	d.pos = p
-	if !d.scanNumber(&n) {
-		return p, false
-	}
-	ms, valid := n.ms()
-	if !valid || ms < MinTimestampMs || ms > MaxTimestampMs {
+	if !ok || ms < MinTimestampMs || ms > MaxTimestampMs {
 		return p, false
 	}
 	m.TimestampMs, m.HasTimestamp = ms, true
-	return d.pos, true
+	return end, true
+}
+
+// positiveMs is the fast path of fastTimestamp: a JSON integer of 1 to 15
+// digits at buf[p:], not followed by a fraction or exponent, read as two
+// eight-byte words when the body has room for both. ok is false for
+// anything else (a '-', a leading zero, more digits, less room), which
+// scanNumber then reads.
+func positiveMs(buf []byte, p int) (ms int64, end int, ok bool) {
+	if p < 0 || p+16 > len(buf) || buf[p] == '0' {
+		return 0, p, false
+	}
+	x := binary.LittleEndian.Uint64(buf[p:])
+	k := leadingDigits(x)
+	v := digitsValue(x, k)
+	end = p + k
+	if k == 8 {
+		y := binary.LittleEndian.Uint64(buf[end:])
+		k2 := leadingDigits(y)
+		if k2 == 8 {
+			return 0, p, false
+		}
+		v = v*uint64pow10[k2] + digitsValue(y, k2)
+		end += k2
+	}
+	if k == 0 || end >= len(buf) || buf[end] == '.' || buf[end] == 'e' || buf[end] == 'E' {
+		return 0, p, false
+	}
+	return int64(v), end, true
 }

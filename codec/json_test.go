@@ -813,7 +813,9 @@ func TestRawKeys(t *testing.T) {
 		got  uint64
 		text string
 	}{{rawName, `"name"`}, {rawValue, `"value"`}, {rawType, `"type"`}, {rawTags, `"tags"`}, {rawTimesta, `"timesta`}, {rawMP, `mp"`},
-		{rawGauge, `"gauge"`}, {rawCounter, `"counter`}, {rawHistogr, `"histogr`}, {rawSummary, `"summary`}} {
+		{rawGauge, `"gauge"`}, {rawCounter, `"counter`}, {rawHistogr, `"histogr`}, {rawSummary, `"summary`},
+		{rawOpenName, `{"name":`}, {rawNextValue, `,"value"`}, {rawNextType, `,"type":`}, {rawNextTags, `,"tags":`},
+		{rawNextTimes, `,"timest`}, {rawEstamp, `,"timestamp":`[5:]}} {
 		if want := image(c.text); c.got != want {
 			t.Fatalf("image of %s: got %#x; want %#x", c.text, c.got, want)
 		}
@@ -867,6 +869,17 @@ func TestDecodeMetricFast(t *testing.T) {
 	f(`{"name":"c","value":1e400}`, false)
 	f(`{"name":"c","value":1,"timestamp":253402300800000}`, false)
 	f(`{"name":"c","value":1,"timestamp":1.5}`, false)
+	f(`{"name":"c","value":1,"timestamp":0}`, true)
+	f(`{"name":"c","value":1,"timestamp":7}`, true)
+	f(`{"name":"c","value":1,"timestamp":12345678}`, true)
+	f(`{"name":"c","value":1,"timestamp":123456789012345}`, true)
+	f(`{"name":"c","value":1,"timestamp":1234567890123456}`, false)
+	f(`{"name":"c","value":1,"timestamp":-62167219200000}`, true)
+	f(`{"name":"c","value":1,"timestamp":01}`, false)
+	f(`{"name":"c","value":1,"timestamp":1e3}`, false)
+	f(`{"name":"c","value":1,"timestamp":12345678e1}`, false)
+	f(`{"name":"c","value":1,"timestamp":12345678.0}`, false)
+	f(`{"name":"c","value":1,"timestamp":1764172800123 }`, false)
 	f(`{"name":"c","value":1,"timestamp":"2026-11-26T17:20:06.123Z"}`, false)
 	f(`{"name":"c","value":1,"timestamp":null}`, false)
 	f(`{"name":"c","value":1,"type":null}`, false)
