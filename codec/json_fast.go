@@ -117,40 +117,56 @@ func (d *JSONDecoder) fastValue(p int, m *Metric) (int, bool) {
 	return d.pos, true
 }
 
-// fastTags reads a tags object of plain pairs at buf[p:], compact and
-// without a repeated key, into the batch and returns the offset after it.
+// fastTags reads a tags object of fewer than linearTags plain pairs at
+// buf[p:], compact and without a repeated key, into the batch and returns
+// the offset after it. More tags go to the general path, whose tagSet
+// keeps the duplicate search linear.
 func (d *JSONDecoder) fastTags(p int, m *Metric) (int, bool) {
-	buf := d.buf
-	if p >= len(buf) || buf[p] != '{' {
+	buf, b := d.buf, d.b
+	if p+1 >= len(buf) || buf[p] != '{' {
 		return p, false
 	}
 	open := p
-	p++
-	if p < len(buf) && buf[p] == '}' {
-		return p + 1, true
+	if buf[p+1] == '}' {
+		return p + 2, true
 	}
-	tagStart := int(m.TagStart)
-	d.tags.reset()
-	for {
-		d.pos = p
-		key, val, plain := d.plainPair()
-		if !plain || !d.tags.put(d.b, tagStart, key, val) {
+	for p++; ; p++ {
+		key, val, next, plain := plainPairAt(buf, p)
+		if !plain || next >= len(buf) || len(b.Tags)-int(m.TagStart) >= linearTags-1 {
 			return p, false
 		}
-		p = d.pos
-		if p >= len(buf) {
-			return p, false
+		for _, t := range b.Tags[m.TagStart:] {
+			if string(t.Key) == string(key) {
+				return p, false
+			}
 		}
-		if buf[p] == '}' {
-			m.TagEnd = int32(len(d.b.Tags))
+		appendTag(b, key, val)
+		if p = next; buf[p] == '}' {
+			m.TagEnd = int32(len(b.Tags))
 			m.TagsText = buf[open+1 : p : p]
 			return p + 1, true
 		}
 		if buf[p] != ',' {
 			return p, false
 		}
-		p++
 	}
+}
+
+// plainPairAt is plainPair at buf[p:] without the decoder: it returns the
+// two views and the offset after the pair, or plain false.
+func plainPairAt(buf []byte, p int) (key, val []byte, next int, plain bool) {
+	if p >= len(buf) || buf[p] != '"' {
+		return nil, nil, p, false
+	}
+	k := skipPlain(buf, p+1)
+	if k+2 >= len(buf) || buf[k] != '"' || buf[k+1] != ':' || buf[k+2] != '"' {
+		return nil, nil, p, false
+	}
+	v := skipPlain(buf, k+3)
+	if v >= len(buf) || buf[v] != '"' {
+		return nil, nil, p, false
+	}
+	return buf[p+1 : k : k], buf[k+3 : v : v], v + 1, true
 }
 
 // fastTimestamp reads integer Unix milliseconds within the storable years

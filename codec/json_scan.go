@@ -76,20 +76,11 @@ func (d *JSONDecoder) memberKey(first bool) (key []byte, empty, ok bool) {
 // two views and moves past the value; plain is false, with d.pos
 // unchanged, for anything else.
 func (d *JSONDecoder) plainPair() (key, val []byte, plain bool) {
-	buf, p := d.buf, d.pos
-	if p >= len(buf) || buf[p] != '"' {
-		return nil, nil, false
+	key, val, next, plain := plainPairAt(d.buf, d.pos)
+	if plain {
+		d.pos = next
 	}
-	k := skipPlain(buf, p+1)
-	if k+2 >= len(buf) || buf[k] != '"' || buf[k+1] != ':' || buf[k+2] != '"' {
-		return nil, nil, false
-	}
-	v := skipPlain(buf, k+3)
-	if v >= len(buf) || buf[v] != '"' {
-		return nil, nil, false
-	}
-	d.pos = v + 1
-	return buf[p+1 : k : k], buf[k+3 : v : v], true
+	return key, val, plain
 }
 
 // memberEnd consumes whitespace and the ',' or '}' after an object member;

@@ -885,6 +885,16 @@ func TestDecodeMetricFast(t *testing.T) {
 	f(`{"name":"c","value":1,"type":null}`, false)
 	f(`{"name":"c","value":1,"type":"Gauge"}`, false)
 	f(`{"name":"c","value":1,"tags":{"a":"1","a":"2"}}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"1","b":"2","a":"3"}}`, false)
+	manyTags := func(n int) string {
+		var sb strings.Builder
+		for i := range n {
+			fmt.Fprintf(&sb, `,"k%d":"v"`, i)
+		}
+		return `{` + sb.String()[1:] + `}`
+	}
+	f(`{"name":"c","value":1,"tags":`+manyTags(linearTags-1)+`}`, true)
+	f(`{"name":"c","value":1,"tags":`+manyTags(linearTags)+`}`, false)
 	f(`{"name":"c","value":1,"tags":{"a":1}}`, false)
 	f(`{"name":"c","value":1,"tags":{"a":"caf\u00e9"}}`, false)
 	f(`{"name":"c","value":1,"tags":{"a":"1" }}`, false)
