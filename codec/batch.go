@@ -60,6 +60,12 @@ type Metric struct {
 	// Value must clear it.
 	ValueText []byte
 	Type      MetricType
+	// NamePlain reports that every byte of Name stands for itself in a
+	// JSON string (printable ASCII other than '"' and '\\'), so the line
+	// copies it between quotes without looking at it again. The JSON
+	// decoder sets it when it has checked that. Code that changes Name
+	// must clear it.
+	NamePlain bool
 	// HasTimestamp reports whether the input carried a timestamp; when it
 	// is false the encoder uses the time the server received the batch.
 	HasTimestamp bool

@@ -86,7 +86,7 @@ func fastName(buf []byte, p int, m *Metric) (int, bool) {
 	if end >= len(buf) || buf[end] != '"' || end == start || end-start > MaxNameBytes {
 		return p, false
 	}
-	m.Name = buf[start:end:end]
+	m.Name, m.NamePlain = buf[start:end:end], true
 	return end + 1, true
 }
 

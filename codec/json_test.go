@@ -705,7 +705,7 @@ func checkStoredLines(t *testing.T, b *Batch) {
 		// Texts copied from the body must give the line that the fields
 		// alone give.
 		fields := *m
-		fields.ValueText, fields.TagsText = nil, nil
+		fields.ValueText, fields.TagsText, fields.NamePlain = nil, nil, false
 		if formatted := AppendLine(nil, &fields, b.MetricTags(i), client, receivedMs); !bytes.Equal(line, formatted) {
 			t.Fatalf("metric %d: line with copied texts %q; from the fields %q", i, line, formatted)
 		}
