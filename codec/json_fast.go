@@ -102,9 +102,13 @@ func (d *JSONDecoder) fastValue(p int, m *Metric) (int, bool) {
 		return p, false
 	}
 	var n number
-	d.pos = p
-	if !d.scanNumber(&n) {
-		return p, false
+	end, ok := plainDecimal(buf, p, &n)
+	if !ok {
+		d.pos = p
+		if !d.scanNumber(&n) {
+			return p, false
+		}
+		end = d.pos
 	}
 	v, finite := n.float()
 	if !finite {
@@ -114,7 +118,47 @@ func (d *JSONDecoder) fastValue(p int, m *Metric) (int, bool) {
 	if n.canonical(v) {
 		m.ValueText = n.text
 	}
-	return d.pos, true
+	return end, true
+}
+
+// plainDecimal is the fast path of scanNumber for the common value: a
+// JSON number -?(0|[1-9][0-9]*)(\.[0-9]+)? with at most 7 digits before
+// and after the '.', each part read as one eight-byte word, when the body
+// has room for both words. It fills n as scanNumber does and returns the
+// offset after the number; ok is false for anything else (an exponent,
+// more digits, less room), which scanNumber then reads.
+func plainDecimal(buf []byte, p int, n *number) (end int, ok bool) {
+	i := p
+	if i < len(buf) && buf[i] == '-' {
+		n.neg = true
+		i++
+	}
+	if i < 0 || i+16 > len(buf) { // both words and the byte after the number
+
+		return p, false
+	}
+	x := binary.LittleEndian.Uint64(buf[i:])
+	k := leadingDigits(x)
+	if k == 0 || k == 8 || (k > 1 && buf[i] == '0') {
+		return p, false
+	}
+	n.mant, n.digits = digitsValue(x, k), k
+	if i += k; buf[i] == '.' {
+		y := binary.LittleEndian.Uint64(buf[i+1:])
+		f := leadingDigits(y)
+		if f == 0 || f == 8 {
+			return p, false
+		}
+		n.mant = n.mant*uint64pow10[f] + digitsValue(y, f)
+		n.digits += f
+		n.frac, n.dot = f, true
+		i += 1 + f
+	}
+	if buf[i] == 'e' || buf[i] == 'E' {
+		return p, false
+	}
+	n.text = buf[p:i]
+	return i, true
 }
 
 // fastTags reads a tags object of fewer than linearTags plain pairs at

@@ -867,6 +867,11 @@ func TestDecodeMetricFast(t *testing.T) {
 	f(`{"name":"cpu","value":1,"timestamp":253402300799999}`, true)
 	f(`{"name":"c","value":1}`, true)
 	f(`{"name":"c","value":1e400}`, false)
+	for _, v := range []string{"0", "-0", "0.5", "-0.25", "7", "1234567", "1234567.1234567", "12345678", "1.12345678",
+		"1.", "1.e5", "1e5", "1.5E3", "-", "-a", "00", "01.5", "0.0", "-1234567.0000001"} {
+		f(`{"name":"c","value":`+v+`,"type":"gauge","tags":{"host":"s1"},"timestamp":1764172800123}`, isJSONNumber([]byte(v)))
+		checkPlainDecimal(t, v)
+	}
 	f(`{"name":"c","value":1,"timestamp":253402300800000}`, false)
 	f(`{"name":"c","value":1,"timestamp":1.5}`, false)
 	f(`{"name":"c","value":1,"timestamp":0}`, true)
