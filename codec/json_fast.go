@@ -24,14 +24,18 @@ import "encoding/binary"
 // that decodeMetric will find again).
 func (d *JSONDecoder) decodeMetricFast() bool {
 	buf, start := d.buf, d.pos
+	// The name first: a body that does not fit (escaped names) most often
+	// shows it there, before the metric is appended.
+	name, p, ok := fastName(buf, start)
+	if !ok {
+		return false
+	}
 	b := d.b
 	tagStart := len(b.Tags)
 	b.Metrics = append(b.Metrics, Metric{TagStart: int32(tagStart), TagEnd: int32(tagStart)})
 	m := &b.Metrics[len(b.Metrics)-1]
-	p, ok := fastName(buf, start, m)
-	if ok {
-		p, ok = d.fastValue(p, m)
-	}
+	m.Name, m.NamePlain = name, true
+	p, ok = d.fastValue(p, m)
 	if ok && hasImage(buf, p, rawNextType) {
 		if t, n := knownType(buf, p+len(`,"type":`)); n > 0 {
 			m.Type = t
@@ -76,18 +80,17 @@ func hasImage(buf []byte, p int, image uint64) bool {
 }
 
 // fastName reads `{"name":"…"` at buf[p:], a plain name of 1 to
-// MaxNameBytes, into m and returns the offset after it.
-func fastName(buf []byte, p int, m *Metric) (int, bool) {
+// MaxNameBytes, and returns it and the offset after it.
+func fastName(buf []byte, p int) (name []byte, next int, ok bool) {
 	start := p + len(`{"name":"`)
 	if !hasImage(buf, p, rawOpenName) || start > len(buf) || buf[start-1] != '"' {
-		return p, false
+		return nil, p, false
 	}
 	end := skipPlain(buf, start)
 	if end >= len(buf) || buf[end] != '"' || end == start || end-start > MaxNameBytes {
-		return p, false
+		return nil, p, false
 	}
-	m.Name, m.NamePlain = buf[start:end:end], true
-	return end + 1, true
+	return buf[start:end:end], end + 1, true
 }
 
 // fastValue reads `,"value":` and a finite number at buf[p:] into m and
