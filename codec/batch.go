@@ -60,6 +60,12 @@ type Metric struct {
 	// Value must clear it.
 	ValueText []byte
 	Type      MetricType
+	// NamePlain reports that every byte of Name stands for itself in a
+	// JSON string (printable ASCII other than '"' and '\\'), so the line
+	// copies it between quotes without looking at it again. The JSON
+	// decoder sets it when it has checked that. Code that changes Name
+	// must clear it.
+	NamePlain bool
 	// HasTimestamp reports whether the input carried a timestamp; when it
 	// is false the encoder uses the time the server received the batch.
 	HasTimestamp bool
@@ -67,6 +73,14 @@ type Metric struct {
 	TimestampMs int64
 	// TagStart and TagEnd delimit this metric's tags in Batch.Tags.
 	TagStart, TagEnd int32
+	// TagsText, when not empty, is the text between the braces of the
+	// storage line's tags object exactly as the line encoder would write
+	// the tags b.Tags[TagStart:TagEnd]: the line copies it instead of
+	// writing every tag again. The JSON decoder sets it to the body's tags
+	// object, a view like Name, when that object is already in the
+	// encoder's form: compact, plain strings only, no duplicate key. Code
+	// that changes the tags must clear it.
+	TagsText []byte
 }
 
 // Batch is the format-neutral result of decoding one request body: every

@@ -64,6 +64,16 @@ func canonicalNumber(text []byte, v float64) bool {
 	return v == 0 || math.Abs(v) >= 1e-6
 }
 
+// canonical is canonicalNumber(n.text, v) from what scanNumber gathered,
+// without reading the text again: n.digits counts every digit of the
+// text, a leading zero included.
+func (n *number) canonical(v float64) bool {
+	if n.exp || n.digits > 15 || (n.dot && n.text[len(n.text)-1] == '0') {
+		return false
+	}
+	return v == 0 || math.Abs(v) >= 1e-6
+}
+
 // parseFloat converts a number token, valid by the JSON grammar, to the
 // float64 that strconv.ParseFloat (and so encoding/json) gives. ok is
 // false when the value overflows float64.

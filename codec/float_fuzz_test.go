@@ -1,6 +1,9 @@
 package codec
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzNumber holds the number scanner and the fast path for plain
 // decimals to strconv: any text that is one JSON number must give
@@ -16,10 +19,31 @@ func FuzzNumber(f *testing.F) {
 			checkNumber(t, s)
 			if v, finite := n.float(); finite && canonicalNumber(n.text, v) && string(appendFloat(nil, v)) != s {
 				t.Fatalf("canonicalNumber(%q) is true but appendFloat writes %s", s, appendFloat(nil, v))
+			} else if finite && n.canonical(v) != canonicalNumber(n.text, v) {
+				t.Fatalf("number.canonical(%q) = %v; canonicalNumber says %v", s, n.canonical(v), canonicalNumber(n.text, v))
 			}
 		}
+		checkPlainDecimal(t, s)
 		if isJSONNumber([]byte(s)) != ok {
 			t.Fatalf("isJSONNumber(%q) = %v; scanNumber took it: %v", s, !ok, ok)
 		}
 	})
+}
+
+// checkPlainDecimal holds plainDecimal to scanNumber on s followed by
+// enough room: where the fast path takes a number, both read it the same.
+func checkPlainDecimal(t *testing.T, s string) {
+	t.Helper()
+	padded := []byte(s + strings.Repeat(" ", 20))
+	var fast, ref number
+	end, ok := plainDecimal(padded, 0, &fast)
+	if !ok {
+		return
+	}
+	d := JSONDecoder{buf: padded}
+	if len(s) == 0 || !d.scanNumber(&ref) || d.pos != end || string(ref.text) != string(fast.text) ||
+		ref.mant != fast.mant || ref.digits != fast.digits || ref.frac != fast.frac ||
+		ref.neg != fast.neg || ref.dot != fast.dot || ref.exp != fast.exp {
+		t.Fatalf("plainDecimal(%q) = %+v, %d; scanNumber %+v, %d", s, fast, end, ref, d.pos)
+	}
 }

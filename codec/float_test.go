@@ -98,8 +98,8 @@ func TestNumberFloat(t *testing.T) {
 	}
 }
 
-// TestEightDigits checks the eight-byte digit test and conversion against
-// the byte loop.
+// TestEightDigits checks the eight-byte digit test and conversion, and the
+// run of leading digits and its value, against the byte loop.
 func TestEightDigits(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for range 100000 {
@@ -121,6 +121,17 @@ func TestEightDigits(t *testing.T) {
 		if err == nil && eightDigitsValue(x) != v {
 			t.Fatalf("eightDigitsValue(%q) = %d; want %d", b, eightDigitsValue(x), v)
 		}
+		k := 0
+		for k < 8 && b[k] >= '0' && b[k] <= '9' {
+			k++
+		}
+		if got := leadingDigits(x); got != k {
+			t.Fatalf("leadingDigits(%q) = %d; want %d", b, got, k)
+		}
+		want, _ := strconv.ParseUint("0"+string(b[:k]), 10, 64)
+		if got := digitsValue(x, k); got != want {
+			t.Fatalf("digitsValue(%q, %d) = %d; want %d", b, k, got, want)
+		}
 	}
 }
 
@@ -135,6 +146,10 @@ func TestCanonicalNumber(t *testing.T) {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || !isJSONNumber([]byte(s)) {
 			t.Fatalf("bad test number %q: %v", s, err)
+		}
+		n, _ := scanToken(s)
+		if n.canonical(v) != canonicalNumber([]byte(s), v) {
+			t.Fatalf("number.canonical(%q) = %v; canonicalNumber disagrees", s, n.canonical(v))
 		}
 		if !canonicalNumber([]byte(s), v) {
 			continue

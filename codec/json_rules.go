@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/binary"
+	"math"
 	"strconv"
 )
 
@@ -128,6 +129,7 @@ func (d *JSONDecoder) decodeMetrics() bool {
 				return false
 			}
 			d.breakRule(off, i, msgMetricObject)
+		case d.decodeMetricFast():
 		default:
 			if !d.decodeMetric(i) {
 				return false
@@ -215,7 +217,8 @@ func (d *JSONDecoder) decodeMetric(i int) bool {
 			ok = d.metricType(m, f.at(fieldType, off))
 		case fieldTags:
 			d.b.Tags = d.b.Tags[:m.TagStart] // last wins
-			ok = d.metricTags(f.at(fieldTags, off))
+			m.TagsText = nil
+			ok = d.metricTags(m, f.at(fieldTags, off))
 		case fieldTimestamp:
 			ok = d.metricTimestamp(m, f.at(fieldTimestamp, off))
 		default:
@@ -397,7 +400,7 @@ func (d *JSONDecoder) metricValue(m *Metric, f *fieldOutcome) bool {
 		return true
 	}
 	m.Value, m.ValueText, f.state = v, nil, fieldOK
-	if !n.exp && n.digits <= 15 && canonicalNumber(n.text, v) {
+	if n.canonical(v) {
 		m.ValueText = n.text
 	}
 	return true
@@ -436,10 +439,10 @@ func (d *JSONDecoder) metricType(m *Metric, f *fieldOutcome) bool {
 
 // metricTags reads the value of "tags": an object of strings, or null for
 // none.
-func (d *JSONDecoder) metricTags(f *fieldOutcome) bool {
+func (d *JSONDecoder) metricTags(m *Metric, f *fieldOutcome) bool {
 	switch d.buf[d.pos] {
 	case '{':
-		return d.decodeTags(f)
+		return d.decodeTags(m, f)
 	case 'n':
 		return d.literal("null")
 	}
@@ -487,20 +490,30 @@ func (d *JSONDecoder) metricTimestamp(m *Metric, f *fieldOutcome) bool {
 	return true
 }
 
-// decodeTags decodes the tags object at d.pos (a '{'), appending to d.b.Tags.
-func (d *JSONDecoder) decodeTags(f *fieldOutcome) bool {
+// decodeTags decodes the tags object at d.pos (a '{'), appending to
+// d.b.Tags. When every member is a plain pair (see plainPair) with a key
+// of its own and the object holds nothing else, not even whitespace, its
+// text is what the line encoder writes, and m.TagsText is set to it.
+func (d *JSONDecoder) decodeTags(m *Metric, f *fieldOutcome) bool {
 	tagStart := len(d.b.Tags)
 	d.tags.reset()
 	f.state = fieldOK
+	open := d.pos
 	d.pos++
+	// verbatim counts the bytes of the plain pairs and the commas between
+	// them; it goes negative for good once a member is anything else.
+	verbatim := -1
 	for first := true; ; first = false {
 		d.ws()
 		if key, val, plain := d.plainPair(); plain {
-			if f.state == fieldOK {
-				d.tags.put(d.b, tagStart, key, val)
+			if f.state == fieldOK && !d.tags.put(d.b, tagStart, key, val) {
+				verbatim = math.MinInt
 			}
+			verbatim += len(key) + len(val) + len(`"":"",`)
 		} else if empty, ok := d.decodeTag(first, f, tagStart); !ok || empty {
 			return ok
+		} else {
+			verbatim = math.MinInt
 		}
 		if d.pos < len(d.buf) && d.buf[d.pos] == ',' {
 			d.pos++ // compact JSON: the next member follows
@@ -508,6 +521,9 @@ func (d *JSONDecoder) decodeTags(f *fieldOutcome) bool {
 		}
 		last, ok := d.memberEnd()
 		if !ok || last {
+			if ok && f.state == fieldOK && verbatim == d.pos-open-2 {
+				m.TagsText = d.buf[open+1 : d.pos-1 : d.pos-1]
+			}
 			return ok
 		}
 	}

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -75,20 +76,11 @@ func (d *JSONDecoder) memberKey(first bool) (key []byte, empty, ok bool) {
 // two views and moves past the value; plain is false, with d.pos
 // unchanged, for anything else.
 func (d *JSONDecoder) plainPair() (key, val []byte, plain bool) {
-	buf, p := d.buf, d.pos
-	if p >= len(buf) || buf[p] != '"' {
-		return nil, nil, false
+	key, val, next, plain := plainPairAt(d.buf, d.pos)
+	if plain {
+		d.pos = next
 	}
-	k := skipPlain(buf, p+1)
-	if k+2 >= len(buf) || buf[k] != '"' || buf[k+1] != ':' || buf[k+2] != '"' {
-		return nil, nil, false
-	}
-	v := skipPlain(buf, k+3)
-	if v >= len(buf) || buf[v] != '"' {
-		return nil, nil, false
-	}
-	d.pos = v + 1
-	return buf[p+1 : k : k], buf[k+3 : v : v], true
+	return key, val, plain
 }
 
 // memberEnd consumes whitespace and the ',' or '}' after an object member;
@@ -392,11 +384,14 @@ func (d *JSONDecoder) digits(i int, n *number) (int, bool) {
 	mant, start := n.mant, i
 	for i+8 <= len(buf) {
 		x := binary.LittleEndian.Uint64(buf[i:])
-		if !eightDigits(x) {
-			break
+		k := leadingDigits(x)
+		mant = mant*uint64pow10[k] + digitsValue(x, k)
+		i += k
+		if k < 8 {
+			n.mant = mant
+			n.digits += i - start
+			return i, true
 		}
-		mant = mant*1e8 + eightDigitsValue(x)
-		i += 8
 	}
 	for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
 		mant = mant*10 + uint64(buf[i]-'0')
@@ -453,6 +448,28 @@ func skipDigits(b []byte, i int) int {
 func eightDigits(x uint64) bool {
 	return x&0xF0F0F0F0F0F0F0F0|(x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0>>4 == 0x3333333333333333
 }
+
+// leadingDigits returns how many of the eight bytes of x, read
+// little-endian, are ASCII digits before the first byte that is not one.
+// A byte is a digit when its high nibble is 3 and stays 3 after adding 6;
+// the addition carries out of a byte only when that byte is 0xFA or more,
+// not a digit, so it cannot disturb the bytes before the first non-digit.
+func leadingDigits(x uint64) int {
+	const hi = 0xF0F0F0F0F0F0F0F0
+	nonDigit := (x&hi ^ 0x3030303030303030) | ((x+0x0606060606060606)&hi ^ 0x3030303030303030)
+	return bits.TrailingZeros64(nonDigit) >> 3
+}
+
+// digitsValue returns the number that the first k (0 to 8) bytes of x,
+// ASCII digits read little-endian, write: shifted to the top of the word
+// behind leading '0's, they are eight digits of the same value.
+func digitsValue(x uint64, k int) uint64 {
+	s := uint(8-k) * 8
+	return eightDigitsValue(x<<s | 0x3030303030303030>>(64-s))
+}
+
+// uint64pow10 holds 10^k for the digit counts digitsValue takes.
+var uint64pow10 = [9]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
 
 // eightDigitsValue returns the number that the eight ASCII digits of x,
 // read little-endian (the first digit in the low byte), write: pairs of

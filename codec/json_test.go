@@ -490,6 +490,42 @@ func TestDecodeManyTags(t *testing.T) {
 	}
 }
 
+// TestTagsText checks when the decoder hands the body's tags object to the
+// line encoder to copy (the lines themselves are checked by
+// checkStoredLines): only a compact object of plain, distinct pairs.
+func TestTagsText(t *testing.T) {
+	f := func(tags, want string) {
+		t.Helper()
+		var d JSONDecoder
+		var b Batch
+		body := `{"metrics":[{"name":"a","value":1,"tags":` + tags + `}]}`
+		if err := d.Decode([]byte(body), 0, &b); err != nil {
+			t.Fatalf("Decode(%s): %v", body, err)
+		}
+		if got := string(b.Metrics[0].TagsText); got != want {
+			t.Fatalf("tags %s: got TagsText %q; want %q", tags, got, want)
+		}
+		checkStoredLines(t, &b)
+	}
+	f(`{"host":"s1"}`, `"host":"s1"`)
+	f(`{"host":"s1","region":"eu-west-1"}`, `"host":"s1","region":"eu-west-1"`)
+	f(`{"":""}`, `"":""`)
+	f(`{}`, ``)
+	f(`null`, ``)
+	f(`{"host":"s1", "region":"eu"}`, ``)
+	f(`{"host":"s1" ,"region":"eu"}`, ``)
+	f(`{ "host":"s1"}`, ``)
+	f(`{"host":"s1" }`, ``)
+	f(`{"host" :"s1"}`, ``)
+	f(`{"host":"s1","host":"s2"}`, ``)
+	f(`{"h\u006fst":"s1"}`, ``)
+	f(`{"host":"caf\u00e9"}`, ``)
+	f("{\"host\":\"caf\xc3\xa9\"}", ``)
+	f(`{"a":"1"},"tags":{"b":"2"}`, `"b":"2"`)
+	f(`{"a":"1"},"tags":null`, ``)
+	f(`{"a":"1"},"tags":{}`, ``)
+}
+
 // refMetric is a metric as the reference model decodes it.
 type refMetric struct {
 	name  string
@@ -666,6 +702,13 @@ func checkStoredLines(t *testing.T, b *Batch) {
 		if len(m.ValueText) > 0 && string(appendFloat(nil, m.Value)) != string(m.ValueText) {
 			t.Fatalf("metric %d: value text %q; the encoder writes %s", i, m.ValueText, appendFloat(nil, m.Value))
 		}
+		// Texts copied from the body must give the line that the fields
+		// alone give.
+		fields := *m
+		fields.ValueText, fields.TagsText, fields.NamePlain = nil, nil, false
+		if formatted := AppendLine(nil, &fields, b.MetricTags(i), client, receivedMs); !bytes.Equal(line, formatted) {
+			t.Fatalf("metric %d: line with copied texts %q; from the fields %q", i, line, formatted)
+		}
 	}
 	if len(lines) != 0 {
 		t.Fatalf("stored lines: %q left after the last metric", lines)
@@ -770,7 +813,9 @@ func TestRawKeys(t *testing.T) {
 		got  uint64
 		text string
 	}{{rawName, `"name"`}, {rawValue, `"value"`}, {rawType, `"type"`}, {rawTags, `"tags"`}, {rawTimesta, `"timesta`}, {rawMP, `mp"`},
-		{rawGauge, `"gauge"`}, {rawCounter, `"counter`}, {rawHistogr, `"histogr`}, {rawSummary, `"summary`}} {
+		{rawGauge, `"gauge"`}, {rawCounter, `"counter`}, {rawHistogr, `"histogr`}, {rawSummary, `"summary`},
+		{rawOpenName, `{"name":`}, {rawNextValue, `,"value"`}, {rawNextType, `,"type":`}, {rawNextTags, `,"tags":`},
+		{rawNextTimes, `,"timest`}, {rawEstamp, `,"timestamp":`[5:]}} {
 		if want := image(c.text); c.got != want {
 			t.Fatalf("image of %s: got %#x; want %#x", c.text, c.got, want)
 		}
@@ -778,4 +823,99 @@ func TestRawKeys(t *testing.T) {
 	if rawKeyBytes != len(`"timestamp"`) {
 		t.Fatalf("rawKeyBytes %d", rawKeyBytes)
 	}
+}
+
+// TestDecodeMetricFast checks which metrics the fast path takes, and that
+// each decodes as on the general path, which a space after the metric's
+// '{' forces.
+func TestDecodeMetricFast(t *testing.T) {
+	f := func(metric string, fast bool) {
+		t.Helper()
+		body := []byte(`{"metrics":[` + metric + `]}`)
+		var b Batch
+		d := JSONDecoder{buf: body, pos: len(`{"metrics":[`), b: &b, maxBatch: DefaultMaxBatch}
+		if got := d.decodeMetricFast(); got != fast {
+			t.Fatalf("%s: fast path %v; want %v", metric, got, fast)
+		}
+		if !fast && (b.Len() != 0 || len(b.Tags) != 0 || d.pos != len(`{"metrics":[`)) {
+			t.Fatalf("%s: the fast path left %d metrics, %d tags, pos %d", metric, b.Len(), len(b.Tags), d.pos)
+		}
+		var fastDec, slowDec JSONDecoder
+		var slow Batch
+		fastErr := fastDec.Decode(body, 0, &b)
+		slowErr := slowDec.Decode([]byte(`{"metrics":[{ `+metric[1:]+`]}`), 0, &slow)
+		if (fastErr == nil) != (slowErr == nil) {
+			t.Fatalf("%s: error %v; on the general path %v", metric, fastErr, slowErr)
+		}
+		if fastErr != nil {
+			return
+		}
+		if got, want := render(&b), render(&slow); got != want {
+			t.Fatalf("%s: got %s; on the general path %s", metric, got, want)
+		}
+		m, s := &b.Metrics[0], &slow.Metrics[0]
+		if string(m.ValueText) != string(s.ValueText) || string(m.TagsText) != string(s.TagsText) {
+			t.Fatalf("%s: texts %q %q; on the general path %q %q", metric, m.ValueText, m.TagsText, s.ValueText, s.TagsText)
+		}
+		checkStoredLines(t, &b)
+	}
+	f(`{"name":"cpu","value":75.5,"type":"gauge","tags":{"host":"s1"},"timestamp":1764172800123}`, true)
+	f(`{"name":"cpu","value":75.50,"type":"counter","tags":{"a":"1","b":"2"},"timestamp":-1}`, true)
+	f(`{"name":"cpu","value":-1e-7,"type":"histogram","tags":{}}`, true)
+	f(`{"name":"cpu","value":0,"type":"summary"}`, true)
+	f(`{"name":"cpu","value":1,"tags":{"k":""},"timestamp":0}`, true)
+	f(`{"name":"cpu","value":1,"timestamp":253402300799999}`, true)
+	f(`{"name":"c","value":1}`, true)
+	f(`{"name":"c","value":1e400}`, false)
+	for _, v := range []string{"0", "-0", "0.5", "-0.25", "7", "1234567", "1234567.1234567", "12345678", "1.12345678",
+		"1.", "1.e5", "1e5", "1.5E3", "-", "-a", "00", "01.5", "0.0", "-1234567.0000001"} {
+		f(`{"name":"c","value":`+v+`,"type":"gauge","tags":{"host":"s1"},"timestamp":1764172800123}`, isJSONNumber([]byte(v)))
+		checkPlainDecimal(t, v)
+	}
+	f(`{"name":"c","value":1,"timestamp":253402300800000}`, false)
+	f(`{"name":"c","value":1,"timestamp":1.5}`, false)
+	f(`{"name":"c","value":1,"timestamp":0}`, true)
+	f(`{"name":"c","value":1,"timestamp":7}`, true)
+	f(`{"name":"c","value":1,"timestamp":12345678}`, true)
+	f(`{"name":"c","value":1,"timestamp":123456789012345}`, true)
+	f(`{"name":"c","value":1,"timestamp":1234567890123456}`, false)
+	f(`{"name":"c","value":1,"timestamp":-62167219200000}`, true)
+	f(`{"name":"c","value":1,"timestamp":01}`, false)
+	f(`{"name":"c","value":1,"timestamp":1e3}`, false)
+	f(`{"name":"c","value":1,"timestamp":12345678e1}`, false)
+	f(`{"name":"c","value":1,"timestamp":12345678.0}`, false)
+	f(`{"name":"c","value":1,"timestamp":1764172800123 }`, false)
+	f(`{"name":"c","value":1,"timestamp":"2026-11-26T17:20:06.123Z"}`, false)
+	f(`{"name":"c","value":1,"timestamp":null}`, false)
+	f(`{"name":"c","value":1,"type":null}`, false)
+	f(`{"name":"c","value":1,"type":"Gauge"}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"1","a":"2"}}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"1","b":"2","a":"3"}}`, false)
+	manyTags := func(n int) string {
+		var sb strings.Builder
+		for i := range n {
+			fmt.Fprintf(&sb, `,"k%d":"v"`, i)
+		}
+		return `{` + sb.String()[1:] + `}`
+	}
+	f(`{"name":"c","value":1,"tags":`+manyTags(linearTags-1)+`}`, true)
+	f(`{"name":"c","value":1,"tags":`+manyTags(linearTags)+`}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":1}}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"caf\u00e9"}}`, false)
+	f(`{"name":"c","value":1,"tags":{"a":"1" }}`, false)
+	f(`{"name":"c","value":1,"tags":null}`, false)
+	f(`{"name":"c","value":1,"name":"d"}`, false)
+	f(`{"name":"c","value":1,"type":"gauge","value":2}`, false)
+	f(`{"name":"c","value":1,"other":2}`, false)
+	f(`{"name":"c","value":1 }`, false)
+	f(`{"name":"c","value":01}`, false)
+	f(`{"name":"c","value":-}`, false)
+	f(`{"name":"c","value":"1"}`, false)
+	f(`{"name":"","value":1}`, false)
+	f(`{"name":"`+strings.Repeat("n", 255)+`","value":1}`, true)
+	f(`{"name":"`+strings.Repeat("n", 256)+`","value":1}`, false)
+	f(`{"name":"a\nb","value":1}`, false)
+	f(`{"value":1,"name":"c"}`, false)
+	f(`{"name":"c"}`, false)
+	f(`{}`, false)
 }

@@ -48,7 +48,8 @@ func AppendBatch(dst []byte, b *Batch, client []byte, receivedMs int64) []byte {
 // receivedMs, clamped by AppendTimestamp. The value is m.ValueText when
 // set, else m.Value formatted as encoding/json formats it; a non-finite
 // value, which no decoder of this package produces, is written as null so
-// that the line stays valid JSON.
+// that the line stays valid JSON. The tags are m.TagsText when set, else
+// tags. A name marked m.NamePlain is copied without escaping.
 func AppendLine(dst []byte, m *Metric, tags []Tag, client []byte, receivedMs int64) []byte {
 	ms := receivedMs
 	if m.HasTimestamp {
@@ -79,7 +80,13 @@ var typeAndTags = [...]string{
 
 // appendMetric appends the rest of a line from the name on.
 func appendMetric(dst []byte, m *Metric, tags []Tag) []byte {
-	dst = AppendJSONString(dst, m.Name)
+	if m.NamePlain {
+		dst = append(dst, '"')
+		dst = append(dst, m.Name...)
+		dst = append(dst, '"')
+	} else {
+		dst = AppendJSONString(dst, m.Name)
+	}
 	dst = append(dst, `,"value":`...)
 	if len(m.ValueText) > 0 {
 		dst = append(dst, m.ValueText...)
@@ -93,11 +100,15 @@ func appendMetric(dst []byte, m *Metric, tags []Tag) []byte {
 		dst = AppendJSONString(dst, []byte(m.Type.String()))
 		dst = append(dst, `,"tags":{`...)
 	}
-	for i := range tags {
-		if i > 0 {
-			dst = append(dst, ',')
+	if len(m.TagsText) > 0 {
+		dst = append(dst, m.TagsText...)
+	} else {
+		for i := range tags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendTagText(dst, &tags[i])
 		}
-		dst = appendTagText(dst, &tags[i])
 	}
 	return append(dst, "}}\n"...)
 }

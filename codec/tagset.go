@@ -20,21 +20,22 @@ const linearTags = 16
 func (s *tagSet) reset() { s.active = false }
 
 // put adds key=val to b.Tags, whose tags from index start on belong to the
-// current metric, or replaces the value of an earlier equal key.
-func (s *tagSet) put(b *Batch, start int, key, val []byte) {
+// current metric, or replaces the value of an earlier equal key; added
+// reports which.
+func (s *tagSet) put(b *Batch, start int, key, val []byte) (added bool) {
 	cur := b.Tags[start:]
 	if !s.active {
 		for i := range cur {
 			if string(cur[i].Key) == string(key) {
 				cur[i].Value = val
-				return
+				return false
 			}
 		}
 		appendTag(b, key, val)
 		if len(cur)+1 >= linearTags {
 			s.build(b, start)
 		}
-		return
+		return true
 	}
 	mask := len(s.slots) - 1
 	for h := s.hash(key) & mask; ; h = (h + 1) & mask {
@@ -46,11 +47,11 @@ func (s *tagSet) put(b *Batch, start int, key, val []byte) {
 			if 2*s.n > len(s.slots) {
 				s.build(b, start)
 			}
-			return
+			return true
 		}
 		if t := &b.Tags[j-1]; string(t.Key) == string(key) {
 			t.Value = val
-			return
+			return false
 		}
 	}
 }
