@@ -15,7 +15,11 @@
 //     the leader ($JS.API.STREAM.MSG.GET) and from each replica (direct gets sent to that node),
 //     and checks every PubAck against them.
 //
-// Usage: go run ./cmd/natsrepro -rounds 5 (needs nats-server on PATH).
+// -scenario down instead stops all three nodes (SIGTERM) for -down while the publishers keep
+// trying, starts them again and makes the same checks: the whole-cluster restart after which
+// the tests once saw replicas differing from the leader.
+//
+// Usage: go run ./cmd/natsrepro -rounds 5 [-scenario down] (needs nats-server on PATH).
 package main
 
 import (
@@ -41,7 +45,11 @@ import (
 
 func main() {
 	rounds := flag.Int("rounds", 5, "rounds, each with a new cluster")
-	payload := flag.Int("payload", 8000, "bytes per message")
+	payload := flag.Int("payload", 34000, "bytes per message")
+	scenario := flag.String("scenario", "leader", "leader: kill -9 of the stream leader, then its restart; down: all three nodes stopped (SIGTERM) for -down, then started")
+	down := flag.Duration("down", 5*time.Second, "how long the whole cluster stays down (scenario down)")
+	workers := flag.Int("workers", 4, "concurrent publishers")
+	window := flag.Int("window", 1, "messages each publisher has in flight")
 	probe := flag.Duration("probe", 15*time.Second, "how long stream info is probed after the restart")
 	flag.Parse()
 	if _, err := exec.LookPath("nats-server"); err != nil {
@@ -54,7 +62,8 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		stale, lost := round(dir, r, *payload, *probe)
+		cfg := config{scenario: *scenario, payload: *payload, workers: *workers, window: *window, probe: *probe, down: *down}
+		stale, lost := round(dir, r, cfg)
 		os.RemoveAll(dir)
 		if stale > 0 {
 			staleRounds++
@@ -184,28 +193,46 @@ type ack struct {
 	dup bool
 }
 
-// publisher publishes ids m-000000, m-000001, … in windows of 64 until stop is closed; what
-// fails is republished with the same id.
+// publisher runs workers goroutines; each publishes its own ids (w<worker>-<n>) asynchronously
+// in windows of window messages until stop is closed, and republishes what fails with the same
+// id after 1 s (as MetricStream's forwarder does, which has 4 batches in flight).
 type publisher struct {
-	js   jetstream.JetStream
-	body []byte
-	mu   sync.Mutex
-	acks map[string][]ack
+	js              jetstream.JetStream
+	body            []byte
+	workers, window int
+	mu              sync.Mutex
+	acks            map[string][]ack
 }
 
 func (p *publisher) run(stop <-chan struct{}, done chan<- int) {
-	next := 0
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for w := range p.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := p.work(w, stop)
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	done <- total
+}
+
+func (p *publisher) work(w int, stop <-chan struct{}) (published int) {
 	for {
 		select {
 		case <-stop:
-			done <- next
-			return
+			return published
 		default:
 		}
-		ids := make([]string, 64)
+		ids := make([]string, p.window)
 		for i := range ids {
-			ids[i] = fmt.Sprintf("m-%06d", next)
-			next++
+			ids[i] = fmt.Sprintf("w%d-%06d", w, published)
+			published++
 		}
 		for len(ids) > 0 {
 			futures := make([]jetstream.PubAckFuture, len(ids))
@@ -232,7 +259,7 @@ func (p *publisher) run(stop <-chan struct{}, done chan<- int) {
 			}
 			ids = left
 			if len(left) > 0 {
-				time.Sleep(200 * time.Millisecond) // the backoff before a republish
+				time.Sleep(time.Second) // the backoff before a republish
 			}
 		}
 	}
@@ -244,7 +271,13 @@ func (p *publisher) acked() int {
 	return len(p.acks)
 }
 
-func round(dir string, r, payload int, probe time.Duration) (stale int, lost bool) {
+type config struct {
+	scenario                 string
+	payload, workers, window int
+	probe, down              time.Duration
+}
+
+func round(dir string, r int, cfg config) (stale int, lost bool) {
 	var nodes []*node
 	var clients, routes []string
 	for range 3 {
@@ -286,7 +319,8 @@ func round(dir string, r, payload int, probe time.Duration) (stale int, lost boo
 		return err == nil
 	})
 
-	p := &publisher{js: js, body: []byte(strings.Repeat("x", payload-1) + "\n"), acks: map[string][]ack{}}
+	p := &publisher{js: js, body: []byte(strings.Repeat("x", cfg.payload-1) + "\n"), workers: cfg.workers, window: cfg.window,
+		acks: map[string][]ack{}}
 	stop, done := make(chan struct{}), make(chan int)
 	go p.run(stop, done)
 	var old string
@@ -295,22 +329,44 @@ func round(dir string, r, payload int, probe time.Duration) (stale int, lost boo
 		old, msgs = leader(nodes)
 		return old != "" && msgs > 20
 	})
-	var killed *node
-	for _, n := range nodes {
-		if n.name == old {
-			killed = n
+	var published int
+	what := "all nodes stopped for " + cfg.down.String() + " and started"
+	if cfg.scenario == "down" {
+		for _, n := range nodes {
+			n.stop(syscall.SIGTERM)
 		}
+		time.Sleep(cfg.down) // the outage: the publishers keep trying
+		for _, n := range nodes {
+			n.start()
+		}
+		// Publish on until the cluster took 20 more messages.
+		poll(60*time.Second, "the restarted cluster taking 20 messages", func() bool {
+			l, m := leader(nodes)
+			return l != "" && m > msgs+20
+		})
+		close(stop)
+		published = <-done
+	} else {
+		var killed *node
+		for _, n := range nodes {
+			if n.name == old {
+				killed = n
+			}
+		}
+		killed.stop(syscall.SIGKILL)
+		poll(30*time.Second, "a new leader taking 20 messages", func() bool {
+			l, m := leader(nodes)
+			return l != "" && l != old && m > msgs+20
+		})
+		close(stop)
+		published = <-done
+		killed.start()
+		what = "leader " + old + " killed and restarted"
 	}
-	killed.stop(syscall.SIGKILL)
-	poll(30*time.Second, "a new leader taking 20 messages", func() bool {
-		l, m := leader(nodes)
-		return l != "" && l != old && m > msgs+20
-	})
-	close(stop)
-	published := <-done
-	killed.start()
 	total := uint64(p.acked())
-	stale = probeInfo(servers, total, probe)
+	if cfg.probe > 0 {
+		stale = probeInfo(servers, total, cfg.probe)
+	}
 
 	var agreed state
 	poll(60*time.Second, "every node holding the same stream", func() bool {
@@ -332,6 +388,13 @@ func round(dir string, r, payload int, probe time.Duration) (stale int, lost boo
 			}
 		}
 	}
+	repeated, seen := 0, map[string]bool{}
+	for _, id := range fromLeader {
+		if seen[id] {
+			repeated++
+		}
+		seen[id] = true
+	}
 	differ := map[string]int{}
 	for _, n := range nodes {
 		for seq, id := range readReplica(n, agreed) {
@@ -340,10 +403,10 @@ func round(dir string, r, payload int, probe time.Duration) (stale int, lost boo
 			}
 		}
 	}
-	lost = missing > 0 || len(differ) > 0 || int(total) != published || agreed.Msgs != total
-	fmt.Printf("round %d: leader %s killed and restarted; %d ids published, %d acknowledged; every node then holds %d (first %d, last %d); "+
-		"%d PubAcks whose sequence does not hold their message; replicas differing from the leader: %v; %d stale stream info answers\n",
-		r, old, published, total, agreed.Msgs, agreed.First, agreed.Last, missing, differ, stale)
+	lost = missing > 0 || repeated > 0 || len(differ) > 0 || int(total) != published || agreed.Msgs != total
+	fmt.Printf("round %d: %s; %d ids published, %d acknowledged; every node then holds %d (first %d, last %d); "+
+		"%d PubAcks whose sequence does not hold their message; %d messages repeating an id; replicas differing from the leader: %v; %d stale stream info answers\n",
+		r, what, published, total, agreed.Msgs, agreed.First, agreed.Last, missing, repeated, differ, stale)
 	return stale, lost
 }
 
