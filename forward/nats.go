@@ -326,6 +326,7 @@ func (w *natsWorker) split(b *batch) {
 func (w *natsWorker) publish(ctx context.Context, b *batch) error {
 	n := w.sink
 	futures := make([]jetstream.PubAckFuture, len(w.msgs))
+	debug := n.log.Enabled(ctx, slog.LevelDebug)
 	var firstErr error
 	for i := range w.msgs {
 		m := &w.msgs[i]
@@ -365,9 +366,16 @@ func (w *natsWorker) publish(ctx context.Context, b *batch) error {
 			if ack.Duplicate {
 				n.stats.natsDuplicates.Add(uint64(m.lines))
 			}
+			if debug {
+				n.log.Debug("forward: NATS ack", "sink", n.sp.name, "id", w.msgID(b, m), "stream", ack.Stream,
+					"seq", ack.Sequence, "duplicate", ack.Duplicate)
+			}
 		case err := <-f.Err():
 			n.stats.countStatus(statusNATSError)
 			firstErr = cmpOr(firstErr, err)
+			if debug {
+				n.log.Debug("forward: NATS publish failed", "sink", n.sp.name, "id", w.msgID(b, &w.msgs[i]), "err", err)
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}

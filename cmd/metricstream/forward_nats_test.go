@@ -2,18 +2,22 @@ package main
 
 // Forwarding to real NATS JetStream servers through the real binary (SPEC §11, issue 12): a
 // single node, a 3-node cluster losing its stream leader to kill -9, the whole cluster down for
-// a while, and kill -9 of the edge. Each test reads the whole stream back with a consumer and
-// checks that every stored line is there exactly once and no message id repeats.
+// a while, and kill -9 of the edge. Each test waits until every node holds the same stream,
+// reads it back by sequence and checks that every stored line is there exactly once, that no
+// message id repeats and that every PubAck's sequence holds the message it acknowledged.
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -27,16 +31,18 @@ import (
 // fwNATS is one running nats-server.
 type fwNATS struct {
 	name, addr, conf string
+	mon              string // HTTP monitoring address: the node's own view of its streams (/jsz)
 	cmd              *exec.Cmd
 	done             chan error
 	logs             *syncBuffer
 	running          bool
 }
 
-// fwNATSConfig is a node's configuration; cluster lists the route ports ("" for a single node).
-func fwNATSConfig(dir, name, addr, clusterAddr string, routes []string) string {
-	conf := fmt.Sprintf("server_name: %s\nlisten: %s\njetstream { store_dir: %q, max_file_store: 1G }\n",
-		name, addr, filepath.Join(dir, name))
+// fwNATSConfig is a node's configuration with its monitoring address mon; cluster lists the
+// route ports ("" for a single node).
+func fwNATSConfig(dir, name, addr, mon, clusterAddr string, routes []string) string {
+	conf := fmt.Sprintf("server_name: %s\nlisten: %s\nhttp: %s\njetstream { store_dir: %q, max_file_store: 1G }\n",
+		name, addr, mon, filepath.Join(dir, name))
 	if clusterAddr != "" {
 		var rs []string
 		for _, r := range routes {
@@ -48,7 +54,7 @@ func fwNATSConfig(dir, name, addr, clusterAddr string, routes []string) string {
 }
 
 // fwNewNATS writes a node's configuration; start runs it.
-func fwNewNATS(t *testing.T, dir, name, addr, conf string) *fwNATS {
+func fwNewNATS(t *testing.T, dir, name, addr, mon, conf string) *fwNATS {
 	t.Helper()
 	if _, err := exec.LookPath("nats-server"); err != nil {
 		t.Skip("nats-server is not installed (Debian package nats-server); skipping")
@@ -57,7 +63,7 @@ func fwNewNATS(t *testing.T, dir, name, addr, conf string) *fwNATS {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := &fwNATS{name: name, addr: addr, conf: path, logs: &syncBuffer{}}
+	n := &fwNATS{name: name, addr: addr, mon: mon, conf: path, logs: &syncBuffer{}}
 	t.Cleanup(func() { n.kill(syscall.SIGTERM) })
 	return n
 }
@@ -101,10 +107,93 @@ func fwWaitListening(t *testing.T, addr string) {
 	})
 }
 
-// fwNATSLines reads every message of the stream by sequence (direct gets from the stream, no
-// consumer whose state a cluster restart could reset) and returns every line of every message,
-// and the number of messages whose Nats-Msg-Id was seen before.
-func fwNATSLines(t *testing.T, servers, stream string, wantMsgs uint64) (lines []string, repeatedIDs int) {
+// fwSingleNATS starts one node with JetStream on free loopback ports.
+func fwSingleNATS(t *testing.T, dir string) *fwNATS {
+	t.Helper()
+	addr, mon := ecoFreePort(t), ecoFreePort(t)
+	n := fwNewNATS(t, dir, "n1", addr, mon, fwNATSConfig(dir, "n1", addr, mon, "", nil))
+	n.start(t)
+	fwWaitListening(t, addr)
+	return n
+}
+
+// fwNodeState is one node's own view of a stream, from its monitoring endpoint. Unlike the
+// JetStream API's stream info, which any replica may answer (nats-server 2.9.10 lets a replica
+// that restarted less than 10 s ago and was the group's preferred leader answer with its own,
+// possibly far behind, state), this names the node that answers.
+type fwNodeState struct {
+	Msgs   uint64 `json:"messages"`
+	First  uint64 `json:"first_seq"`
+	Last   uint64 `json:"last_seq"`
+	Leader string `json:"-"` // the stream leader this node knows, "" when none
+}
+
+// streamState returns the node's view of stream; ok is false when the node is down or does not
+// hold the stream now.
+func (n *fwNATS) streamState(stream string) (st fwNodeState, ok bool) {
+	if !n.running {
+		return st, false
+	}
+	code, body, err := ecoGet("http://" + n.mon + "/jsz?accounts=true&streams=true")
+	if err != nil || code != 200 {
+		return st, false
+	}
+	var jsz struct {
+		Accounts []struct {
+			Streams []struct {
+				Name    string `json:"name"`
+				Cluster *struct {
+					Leader string `json:"leader"`
+				} `json:"cluster"`
+				State fwNodeState `json:"state"`
+			} `json:"stream_detail"`
+		} `json:"account_details"`
+	}
+	if json.Unmarshal(body, &jsz) != nil {
+		return st, false
+	}
+	for _, a := range jsz.Accounts {
+		for _, s := range a.Streams {
+			if s.Name == stream {
+				st = s.State
+				if s.Cluster != nil {
+					st.Leader = s.Cluster.Leader
+				}
+				return st, true
+			}
+		}
+	}
+	return st, false
+}
+
+// fwAgreed returns the stream's state when every node is up, holds the same messages (count,
+// first and last sequence) and knows the same leader (for one node: holds the stream).
+func fwAgreed(nodes []*fwNATS, stream string) (fwNodeState, bool) {
+	var first fwNodeState
+	for i, n := range nodes {
+		st, ok := n.streamState(stream)
+		if !ok || (len(nodes) > 1 && st.Leader == "") {
+			return first, false
+		}
+		if i == 0 {
+			first = st
+		} else if st != first {
+			return first, false
+		}
+	}
+	return first, first.Msgs > 0
+}
+
+// fwStreamMsg is one message read back: its Nats-Msg-Id and its lines.
+type fwStreamMsg struct {
+	id    string
+	lines []string
+}
+
+// fwReadStream reads sequences first to last with the JetStream API's message get, which only
+// the stream leader answers (no consumer whose state a failover could reset); a deleted
+// sequence is absent from the result.
+func fwReadStream(t *testing.T, servers, stream string, first, last uint64) map[uint64]fwStreamMsg {
 	t.Helper()
 	nc, err := nats.Connect(servers)
 	if err != nil {
@@ -115,40 +204,23 @@ func fwNATSLines(t *testing.T, servers, stream string, wantMsgs uint64) (lines [
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var st jetstream.Stream
-	var info *jetstream.StreamInfo
-	fwPoll(t, 30*time.Second, "the stream's info (a cluster just restarted may answer 503 for a while)", func() bool {
+	fwPoll(t, 30*time.Second, "the stream (a cluster just restarted may answer 503 for a while)", func() bool {
 		st, err = js.Stream(ctx, stream)
-		if err == nil {
-			info, err = st.Info(ctx)
-		}
 		return err == nil
 	})
-	ids := map[string]bool{}
-	var got uint64
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+	out := make(map[uint64]fwStreamMsg, last-first+1)
+	for seq := first; seq <= last; seq++ {
 		var m *jetstream.RawStreamMsg
 		fwPoll(t, 30*time.Second, fmt.Sprintf("message %d of the stream", seq), func() bool {
 			m, err = st.GetMsg(ctx, seq)
 			return err == nil || errors.Is(err, jetstream.ErrMsgNotFound)
 		})
-		if m == nil {
-			continue // deleted
-		}
-		got++
-		id := m.Header.Get(jetstream.MsgIDHeader)
-		if ids[id] {
-			repeatedIDs++
-		}
-		ids[id] = true
-		for l := range strings.SplitSeq(strings.TrimSuffix(string(m.Data), "\n"), "\n") {
-			lines = append(lines, l)
+		if m != nil {
+			lines := strings.Split(strings.TrimSuffix(string(m.Data), "\n"), "\n")
+			out[seq] = fwStreamMsg{m.Header.Get(jetstream.MsgIDHeader), lines}
 		}
 	}
-	if got != wantMsgs {
-		t.Logf("read %d messages by sequence; a node had reported %d", got, wantMsgs)
-	}
-	sort.Strings(lines)
-	return lines, repeatedIDs
+	return out
 }
 
 // fwStreamMsgs returns the stream's message count, or 0 when it cannot be read now.
@@ -168,43 +240,113 @@ func fwStreamMsgs(servers, stream string) uint64 {
 	return s.CachedInfo().State.Msgs
 }
 
-// fwCheckExactlyOnce waits until the forwarder has nothing left to send, then checks that the
-// stream holds every stored line of dir exactly once.
-func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string) {
+// fwLogID returns the message id a forwarder log line names, "" for none.
+func fwLogID(line string) string {
+	_, rest, ok := strings.Cut(line, " id=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, " ")
+	return id
+}
+
+// fwAckRE is the forwarder's debug line for one PubAck.
+var fwAckRE = regexp.MustCompile(`msg="forward: NATS ack" sink=\S+ id=(\S+) stream=\S+ seq=(\d+) duplicate=(true|false)`)
+
+// fwCheckExactlyOnce waits until the forwarder has nothing left to send and every node holds the
+// same stream (a restarted node caught up), then checks that the stream holds every stored line
+// of dir exactly once, that no Nats-Msg-Id repeats, and, when p logs at debug level, that every
+// PubAck's sequence holds the message it acknowledged.
+func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string, nodes []*fwNATS) {
 	t.Helper()
 	fwPoll(t, 60*time.Second, "the forwarder caught up", func() bool {
 		s, ok := fwLastSummary(p.logs.String(), sink)
 		return ok && s.lagBytes == 0
 	})
+	var state fwNodeState
+	fwPoll(t, 30*time.Second, "every node holding the same stream", func() bool {
+		var ok bool
+		state, ok = fwAgreed(nodes, stream)
+		return ok
+	})
 	want := ecoSegmentLines(t, dir)
 	sort.Strings(want)
-	var msgs uint64
-	fwPoll(t, 30*time.Second, "the stream's state", func() bool {
-		msgs = fwStreamMsgs(servers, stream)
-		return msgs > 0
-	})
-	got, repeated := fwNATSLines(t, servers, stream, msgs)
-	if repeated > 0 {
-		t.Errorf("%d messages repeat an earlier Nats-Msg-Id", repeated)
+	msgs := fwReadStream(t, servers, stream, state.First, state.Last)
+	if uint64(len(msgs)) != state.Msgs {
+		t.Errorf("read %d messages by sequence; every node holds %+v", len(msgs), state)
+	}
+	var got []string
+	ids := map[string]bool{}
+	suspect := map[string]bool{} // ids whose PubAcks and failures are logged when the test fails
+	for seq := state.First; seq <= state.Last; seq++ {
+		m, ok := msgs[seq]
+		if !ok {
+			continue
+		}
+		if ids[m.id] {
+			suspect[m.id] = true
+			t.Errorf("sequence %d repeats Nats-Msg-Id %s", seq, m.id)
+		}
+		ids[m.id] = true
+		got = append(got, m.lines...)
+	}
+	sort.Strings(got)
+	acks, misplaced := 0, 0
+	for _, a := range fwAckRE.FindAllStringSubmatch(p.logs.String(), -1) {
+		acks++
+		seq, _ := strconv.ParseUint(a[2], 10, 64)
+		if m := msgs[seq]; m.id != a[1] {
+			suspect[a[1]], suspect[m.id] = true, true
+			if misplaced++; misplaced <= 5 {
+				t.Errorf("%s acknowledged at sequence %s (duplicate %s), which holds %q", a[1], a[2], a[3], m.id)
+			}
+		}
+	}
+	if misplaced > 0 {
+		t.Errorf("%d of %d PubAcks name a sequence that does not hold their message", misplaced, acks)
+	}
+	// Every replica holds the same messages at the same sequences as the leader.
+	for i := 0; len(nodes) > 1 && i < len(nodes); i++ {
+		differ := 0
+		for seq, id := range fwNodeIDs(t, nodes[i], stream, state.First, state.Last) {
+			if msgs[seq].id != id {
+				suspect[id], suspect[msgs[seq].id] = true, true
+				if differ++; differ <= 5 {
+					t.Errorf("node %s: sequence %d holds %s on this replica, %q on the leader", nodes[i].name, seq, id, msgs[seq].id)
+				}
+			}
+		}
+		if differ > 0 {
+			t.Errorf("node %s's replica differs from the leader's at %d sequences", nodes[i].name, differ)
+		}
 	}
 	fwDiff(t, "stream "+stream, got, want)
-	t.Logf("%d stored lines in %d messages, each exactly once", len(want), msgs)
+	if t.Failed() {
+		for _, n := range nodes {
+			st, ok := n.streamState(stream)
+			t.Logf("node %s: %+v (answered %v)", n.name, st, ok)
+		}
+		for l := range strings.Lines(p.logs.String()) {
+			if id := fwLogID(l); id != "" && suspect[id] {
+				t.Logf("forwarder: %s", strings.TrimSpace(l))
+			}
+		}
+	}
+	t.Logf("%d stored lines in %d messages, each exactly once; %d PubAcks checked", len(want), len(msgs), acks)
 }
 
 // TestForwardNATSSingleNode: every stored line arrives exactly once; the stream is created with
 // the configuration the README gives.
 func TestForwardNATSSingleNode(t *testing.T) {
 	dir := t.TempDir()
-	addr := ecoFreePort(t)
-	n := fwNewNATS(t, dir, "n1", addr, fwNATSConfig(dir, "n1", addr, "", nil))
-	n.start(t)
-	fwWaitListening(t, addr)
+	n := fwSingleNATS(t, dir)
+	addr := n.addr
 	data := t.TempDir()
 	p := startProc(t, data, "-ack", "written", "-rate", "0", "-stats-interval", "200ms",
 		"-forward", "nats://"+addr+"/metrics.edge1?stream=METRICS", "-forward-nats-max-msg-bytes", "4096", "-forward-batch", "100")
 	var acks atomic.Int64
 	fwLoad(t, p.addr, 4, 50, nil, &acks)
-	fwCheckExactlyOnce(t, p, data, "nats_metrics.edge1_METRICS", "nats://"+addr, "METRICS")
+	fwCheckExactlyOnce(t, p, data, "nats_metrics.edge1_METRICS", "nats://"+addr, "METRICS", []*fwNATS{n})
 	nc, _ := nats.Connect("nats://" + addr)
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
@@ -241,7 +383,8 @@ func fwCluster(t *testing.T) ([]*fwNATS, string) {
 	var nodes []*fwNATS
 	for i := range 3 {
 		name := fmt.Sprintf("n%d", i+1)
-		nodes = append(nodes, fwNewNATS(t, dir, name, clients[i], fwNATSConfig(dir, name, clients[i], routes[i], routes)))
+		mon := ecoFreePort(t)
+		nodes = append(nodes, fwNewNATS(t, dir, name, clients[i], mon, fwNATSConfig(dir, name, clients[i], mon, routes[i], routes)))
 	}
 	for _, n := range nodes {
 		n.start(t)
@@ -252,21 +395,23 @@ func fwCluster(t *testing.T) ([]*fwNATS, string) {
 	return nodes, "nats://" + strings.Join(clients, ",nats://")
 }
 
-// fwStreamLeader returns the name of the stream's leader, "" when unknown now.
-func fwStreamLeader(servers, stream string) string {
-	nc, err := nats.Connect(servers, nats.Timeout(time.Second))
-	if err != nil {
-		return ""
+// fwLeader returns the stream leader and its message count as the running nodes see it: ""
+// unless every running node names the same leader.
+func fwLeader(nodes []*fwNATS, stream string) (leader string, msgs uint64) {
+	for _, n := range nodes {
+		if !n.running {
+			continue
+		}
+		st, ok := n.streamState(stream)
+		if !ok || st.Leader == "" || (leader != "" && st.Leader != leader) {
+			return "", 0
+		}
+		leader = st.Leader
+		if n.name == leader {
+			msgs = st.Msgs
+		}
 	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, stream)
-	if err != nil || s.CachedInfo().Cluster == nil {
-		return ""
-	}
-	return s.CachedInfo().Cluster.Leader
+	return leader, msgs
 }
 
 // fwHosts turns "nats://a,nats://b" into the -forward host list "a,b".
@@ -275,18 +420,13 @@ func fwHosts(servers string) string { return strings.ReplaceAll(servers, "nats:/
 // TestForwardNATSClusterLeaderKilled: with an R3 stream, kill -9 of the stream leader while
 // clients write; every stored line arrives exactly once; the restarted node catches up.
 func TestForwardNATSClusterLeaderKilled(t *testing.T) {
-	fwClusterOptIn(t)
 	nodes, servers := fwCluster(t)
 	data, p, stop, loaded := fwClusterLoad(t, servers)
 	var leader string
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("metricstream log:\n%s", p.logs.String())
-		}
-	})
+	var msgs uint64
 	fwPoll(t, 30*time.Second, "the stream and its leader", func() bool {
-		leader = fwStreamLeader(servers, "R3")
-		return leader != "" && fwStreamMsgs(servers, "R3") > 20
+		leader, msgs = fwLeader(nodes, "R3")
+		return leader != "" && msgs > 20
 	})
 	var killed *fwNATS
 	for _, n := range nodes {
@@ -295,45 +435,19 @@ func TestForwardNATSClusterLeaderKilled(t *testing.T) {
 		}
 	}
 	killed.kill(syscall.SIGKILL)
-	fwPoll(t, 30*time.Second, "a new leader", func() bool {
-		l := fwStreamLeader(servers, "R3")
-		return l != "" && l != leader
+	// Clients keep writing until the new leader has taken 20 more messages.
+	fwPoll(t, 30*time.Second, "a new leader taking messages", func() bool {
+		l, m := fwLeader(nodes, "R3")
+		return l != "" && l != leader && m > msgs+20
 	})
-	time.Sleep(time.Second) // clients keep writing under the new leader
 	close(stop)
 	<-loaded
 	killed.start(t)
-	fwCheckExactlyOnce(t, p, data, "nats_metrics.edge1_R3", servers, "R3")
-	// The restarted node catches up: it holds as many messages as the stream.
-	want := fwStreamMsgs(servers, "R3")
-	fwPoll(t, 30*time.Second, "the restarted node caught up", func() bool {
-		return fwStreamMsgs("nats://"+killed.addr, "R3") == want && fwCurrent(servers, "R3")
-	})
+	// The check waits until the restarted node holds the same stream as the others.
+	fwCheckExactlyOnce(t, p, data, "nats_metrics.edge1_R3", servers, "R3", nodes)
 	ecoStopProc(t, p)
 	s, _ := fwLastSummary(p.logs.String(), "nats_metrics.edge1_R3")
 	t.Logf("leader %s killed; %d retries, %d publishes failed, %d duplicate samples acknowledged", leader, s.retries, s.failed, s.natsDuplicates)
-}
-
-// fwCurrent reports whether every replica of the stream is current.
-func fwCurrent(servers, stream string) bool {
-	nc, err := nats.Connect(servers, nats.Timeout(time.Second))
-	if err != nil {
-		return false
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, stream)
-	if err != nil || s.CachedInfo().Cluster == nil || len(s.CachedInfo().Cluster.Replicas) != 2 {
-		return false
-	}
-	for _, r := range s.CachedInfo().Cluster.Replicas {
-		if !r.Current || r.Offline {
-			return false
-		}
-	}
-	return true
 }
 
 // TestForwardNATSClusterDown: all three nodes stop for 5 s while clients keep writing, then
@@ -359,7 +473,7 @@ func TestForwardNATSClusterDown(t *testing.T) {
 	}
 	close(stop)
 	<-loaded
-	fwCheckExactlyOnce(t, p, data, "nats_metrics.edge1_R3", servers, "R3")
+	fwCheckExactlyOnce(t, p, data, "nats_metrics.edge1_R3", servers, "R3", nodes)
 	ecoStopProc(t, p)
 }
 
@@ -369,10 +483,8 @@ func TestForwardNATSClusterDown(t *testing.T) {
 // again (up to 20 rounds) until the .sent file shows batches sent beyond the saved cursor.
 func TestForwardNATSEdgeCrash(t *testing.T) {
 	dir := t.TempDir()
-	addr := ecoFreePort(t)
-	n := fwNewNATS(t, dir, "n1", addr, fwNATSConfig(dir, "n1", addr, "", nil))
-	n.start(t)
-	fwWaitListening(t, addr)
+	n := fwSingleNATS(t, dir)
+	addr := n.addr
 	data := t.TempDir()
 	const sink = "nats_metrics.edge1_METRICS"
 	args := []string{"-ack", "written", "-rate", "0", "-forward", "nats://" + addr + "/metrics.edge1?stream=METRICS",
@@ -397,7 +509,7 @@ func TestForwardNATSEdgeCrash(t *testing.T) {
 		inFlight = fwSentBeyondCursor(t, data, sink)
 	}
 	p2 := startProc(t, data, append(args, "-stats-interval", "200ms")...)
-	fwCheckExactlyOnce(t, p2, data, sink, "nats://"+addr, "METRICS")
+	fwCheckExactlyOnce(t, p2, data, sink, "nats://"+addr, "METRICS", []*fwNATS{n})
 	ecoStopProc(t, p2)
 	s, _ := fwLastSummary(p2.logs.String(), sink)
 	if inFlight > 0 && (s.resentRequests == 0 || s.resentRequests > 4) {
@@ -438,19 +550,18 @@ func fwSentBeyondCursor(t *testing.T, dir, sink string) int {
 	return n
 }
 
-// fwClusterOptIn skips the 3-node cluster tests unless METRICSTREAM_NATS_CLUSTER=1. They are
-// opt-in while an open defect is understood: in about one run in seven, reading the stream back
-// right after a leader kill or a whole-cluster restart gave a view that disagreed with the
-// segments, although the forwarder had every publish acknowledged (lag 0). Read through an
-// ordered consumer: messages twice under one Nats-Msg-Id and as many lines missing (one run:
-// 174 repeated ids, 35 071 of 166 671 lines). Read by sequence with direct gets: a stream far
-// shorter than the acknowledged count (38 of 635 messages) just after the killed node returned.
-// Whether the reads, the forwarder or nats-server 2.9.10's failover is at fault is not settled;
-// a test that fails at random would block every landing, and a retry would hide the defect.
+// fwClusterOptIn skips the whole-cluster restart test unless METRICSTREAM_NATS_CLUSTER=1. It
+// failed 1 of 15 runs with the checks above: after all three nodes were stopped (SIGTERM) and
+// started again, a PubAck named sequence 39 for one message while the leader held the next
+// message there, one id was stored twice, 200 lines (one message) were missing, and the three
+// replicas differed from the leader at 1 to 3 sequences although all reported the same count
+// and extent. Replicas of one stream holding different messages at a sequence is the server's
+// doing (nats-server 2.9.10), not the forwarder's or the reader's; a test that fails at random
+// would block every landing, and a retry would hide the defect.
 func fwClusterOptIn(t *testing.T) {
 	t.Helper()
 	if os.Getenv("METRICSTREAM_NATS_CLUSTER") == "" {
-		t.Skip("opt-in (METRICSTREAM_NATS_CLUSTER=1): open defect, see fwClusterOptIn")
+		t.Skip("opt-in (METRICSTREAM_NATS_CLUSTER=1): nats-server 2.9.10 defect, see fwClusterOptIn")
 	}
 }
 
@@ -460,12 +571,73 @@ func fwClusterLoad(t *testing.T, servers string) (data string, p *proc, stop, lo
 	t.Helper()
 	data = t.TempDir()
 	p = startProc(t, data, "-ack", "written", "-rate", "0", "-stats-interval", "200ms", "-forward-timeout", "2s",
-		"-forward", "nats://"+fwHosts(servers)+"/metrics.edge1?stream=R3", "-forward-nats-replicas", "3", "-forward-batch", "200")
+		"-log-level", "debug", "-forward", "nats://"+fwHosts(servers)+"/metrics.edge1?stream=R3", "-forward-nats-replicas", "3", "-forward-batch", "200")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("metricstream log (without the PubAcks):\n%s", fwAckRE.ReplaceAllString(p.logs.String(), ""))
+		}
+	})
 	stop, loaded = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(loaded)
 		var acks atomic.Int64
 		fwLoad(t, p.addr, 2, 0, stop, &acks)
 	}()
+	fwAllowDirect(t, servers, "R3") // the forwarder creates the stream before its first publish
 	return data, p, stop, loaded
+}
+
+// fwAllowDirect turns on direct gets for stream once the forwarder created it, so that each
+// replica can be read on its own (fwNodeIDs).
+func fwAllowDirect(t *testing.T, servers, stream string) {
+	t.Helper()
+	nc, err := nats.Connect(servers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	fwPoll(t, 30*time.Second, "direct gets on stream "+stream, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			return false
+		}
+		cfg := s.CachedInfo().Config
+		if cfg.AllowDirect {
+			return true
+		}
+		cfg.AllowDirect = true
+		_, err = js.UpdateStream(ctx, cfg)
+		return err == nil
+	})
+}
+
+// fwNodeIDs reads sequences first to last from node n's own replica with direct gets sent to
+// n alone (a server hands a queue group's request to its local member) and returns each
+// sequence's Nats-Msg-Id; a sequence the replica lacks is absent.
+func fwNodeIDs(t *testing.T, n *fwNATS, stream string, first, last uint64) map[uint64]string {
+	t.Helper()
+	nc, err := nats.Connect("nats://"+n.addr, nats.NoReconnect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	out := make(map[uint64]string, last-first+1)
+	subject := "$JS.API.DIRECT.GET." + stream
+	for seq := first; seq <= last; seq++ {
+		var m *nats.Msg
+		fwPoll(t, 10*time.Second, fmt.Sprintf("node %s: message %d by direct get", n.name, seq), func() bool {
+			m, err = nc.Request(subject, fmt.Appendf(nil, `{"seq":%d}`, seq), 2*time.Second)
+			return err == nil
+		})
+		if m.Header.Get("Status") == "" {
+			if got := m.Header.Get(jetstream.SequenceHeader); got != strconv.FormatUint(seq, 10) {
+				t.Fatalf("node %s: direct get of %d answered sequence %q", n.name, seq, got)
+			}
+			out[seq] = m.Header.Get(jetstream.MsgIDHeader)
+		}
+	}
+	return out
 }
