@@ -277,33 +277,15 @@ type config struct {
 	probe, down              time.Duration
 }
 
+// round runs one round: a fresh 3-node cluster and an R3 stream, publishers, the scenario's
+// disturbance, then the read-back of what every node holds against the PubAcks.
 func round(dir string, r int, cfg config) (stale int, lost bool) {
-	var nodes []*node
-	var clients, routes []string
-	for range 3 {
-		clients = append(clients, freePort())
-		routes = append(routes, "nats-route://"+freePort())
-	}
-	for i := range 3 {
-		n := &node{name: fmt.Sprintf("n%d", i+1), addr: clients[i], mon: freePort()}
-		n.conf = filepath.Join(dir, n.name+".conf")
-		conf := fmt.Sprintf("server_name: %s\nlisten: %s\nhttp: %s\njetstream { store_dir: %q, max_file_store: 1G }\n"+
-			"cluster { name: central, listen: %s, routes: [%s] }\n",
-			n.name, n.addr, n.mon, filepath.Join(dir, n.name), strings.TrimPrefix(routes[i], "nats-route://"), strings.Join(routes, ", "))
-		if err := os.WriteFile(n.conf, []byte(conf), 0o644); err != nil {
-			fail(err)
-		}
-		nodes = append(nodes, n)
-	}
+	nodes, servers := startCluster(dir)
 	defer func() {
 		for _, n := range nodes {
 			n.stop(syscall.SIGTERM)
 		}
 	}()
-	for _, n := range nodes {
-		n.start()
-	}
-	servers := "nats://" + strings.Join(clients, ",nats://")
 	nc, err := nats.Connect(servers, nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.RetryOnFailedConnect(true), nats.ReconnectBufSize(-1))
 	if err != nil {
@@ -321,6 +303,42 @@ func round(dir string, r int, cfg config) (stale int, lost bool) {
 
 	p := &publisher{js: js, body: []byte(strings.Repeat("x", cfg.payload-1) + "\n"), workers: cfg.workers, window: cfg.window,
 		acks: map[string][]ack{}}
+	published, what := disturb(nodes, p, cfg)
+	total := uint64(p.acked())
+	if cfg.probe > 0 {
+		stale = probeInfo(servers, total, cfg.probe)
+	}
+	return stale, check(r, nodes, servers, p, published, what, stale)
+}
+
+// startCluster writes the configurations of three nodes on free loopback ports and starts them.
+func startCluster(dir string) ([]*node, string) {
+	var nodes []*node
+	var clients, routes []string
+	for range 3 {
+		clients = append(clients, freePort())
+		routes = append(routes, "nats-route://"+freePort())
+	}
+	for i := range 3 {
+		n := &node{name: fmt.Sprintf("n%d", i+1), addr: clients[i], mon: freePort()}
+		n.conf = filepath.Join(dir, n.name+".conf")
+		conf := fmt.Sprintf("server_name: %s\nlisten: %s\nhttp: %s\njetstream { store_dir: %q, max_file_store: 1G }\n"+
+			"cluster { name: central, listen: %s, routes: [%s] }\n",
+			n.name, n.addr, n.mon, filepath.Join(dir, n.name), strings.TrimPrefix(routes[i], "nats-route://"), strings.Join(routes, ", "))
+		if err := os.WriteFile(n.conf, []byte(conf), 0o644); err != nil {
+			fail(err)
+		}
+		nodes = append(nodes, n)
+	}
+	for _, n := range nodes {
+		n.start()
+	}
+	return nodes, "nats://" + strings.Join(clients, ",nats://")
+}
+
+// disturb runs the publishers through the scenario (the whole cluster down, or the stream
+// leader killed) and returns how many ids they published and what was done.
+func disturb(nodes []*node, p *publisher, cfg config) (published int, what string) {
 	stop, done := make(chan struct{}), make(chan int)
 	go p.run(stop, done)
 	var old string
@@ -329,8 +347,6 @@ func round(dir string, r int, cfg config) (stale int, lost bool) {
 		old, msgs = leader(nodes)
 		return old != "" && msgs > 20
 	})
-	var published int
-	what := "all nodes stopped for " + cfg.down.String() + " and started"
 	if cfg.scenario == "down" {
 		for _, n := range nodes {
 			n.stop(syscall.SIGTERM)
@@ -345,29 +361,29 @@ func round(dir string, r int, cfg config) (stale int, lost bool) {
 			return l != "" && m > msgs+20
 		})
 		close(stop)
-		published = <-done
-	} else {
-		var killed *node
-		for _, n := range nodes {
-			if n.name == old {
-				killed = n
-			}
+		return <-done, "all nodes stopped for " + cfg.down.String() + " and started"
+	}
+	var killed *node
+	for _, n := range nodes {
+		if n.name == old {
+			killed = n
 		}
-		killed.stop(syscall.SIGKILL)
-		poll(30*time.Second, "a new leader taking 20 messages", func() bool {
-			l, m := leader(nodes)
-			return l != "" && l != old && m > msgs+20
-		})
-		close(stop)
-		published = <-done
-		killed.start()
-		what = "leader " + old + " killed and restarted"
 	}
-	total := uint64(p.acked())
-	if cfg.probe > 0 {
-		stale = probeInfo(servers, total, cfg.probe)
-	}
+	killed.stop(syscall.SIGKILL)
+	poll(30*time.Second, "a new leader taking 20 messages", func() bool {
+		l, m := leader(nodes)
+		return l != "" && l != old && m > msgs+20
+	})
+	close(stop)
+	published = <-done
+	killed.start()
+	return published, "leader " + old + " killed and restarted"
+}
 
+// check waits until every node holds the same stream, reads it from the leader and from each
+// replica, compares them with the PubAcks, prints the round's line and reports a loss.
+func check(r int, nodes []*node, servers string, p *publisher, published int, what string, stale int) bool {
+	total := uint64(p.acked())
 	var agreed state
 	poll(60*time.Second, "every node holding the same stream", func() bool {
 		for i, n := range nodes {
@@ -403,11 +419,10 @@ func round(dir string, r int, cfg config) (stale int, lost bool) {
 			}
 		}
 	}
-	lost = missing > 0 || repeated > 0 || len(differ) > 0 || int(total) != published || agreed.Msgs != total
 	fmt.Printf("round %d: %s; %d ids published, %d acknowledged; every node then holds %d (first %d, last %d); "+
 		"%d PubAcks whose sequence does not hold their message; %d messages repeating an id; replicas differing from the leader: %v; %d stale stream info answers\n",
 		r, what, published, total, agreed.Msgs, agreed.First, agreed.Last, missing, repeated, differ, stale)
-	return stale, lost
+	return missing > 0 || repeated > 0 || len(differ) > 0 || int(total) != published || agreed.Msgs != total
 }
 
 // probeInfo sends a stream info request every 100 ms for d, each with its own reply subject,
