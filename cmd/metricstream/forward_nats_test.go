@@ -195,15 +195,11 @@ type fwStreamMsg struct {
 // sequence is absent from the result.
 func fwReadStream(t *testing.T, servers, stream string, first, last uint64) map[uint64]fwStreamMsg {
 	t.Helper()
-	nc, err := nats.Connect(servers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := fwJetStream(t, servers)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var st jetstream.Stream
+	var err error
 	fwPoll(t, 30*time.Second, "the stream (a cluster just restarted may answer 503 for a while)", func() bool {
 		st, err = js.Stream(ctx, stream)
 		return err == nil
@@ -591,12 +587,7 @@ func fwClusterLoad(t *testing.T, servers string) (data string, p *proc, stop, lo
 // replica can be read on its own (fwNodeIDs).
 func fwAllowDirect(t *testing.T, servers, stream string) {
 	t.Helper()
-	nc, err := nats.Connect(servers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := fwJetStream(t, servers)
 	fwPoll(t, 30*time.Second, "direct gets on stream "+stream, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -640,4 +631,16 @@ func fwNodeIDs(t *testing.T, n *fwNATS, stream string, first, last uint64) map[u
 		}
 	}
 	return out
+}
+
+// fwJetStream connects to servers for the rest of the test and returns its JetStream context.
+func fwJetStream(t *testing.T, servers string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(servers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	return js
 }

@@ -497,23 +497,17 @@ func readLeader(servers string, st state) map[uint64]string {
 		fail(err)
 	}
 	defer nc.Close()
-	out := map[uint64]string{}
-	for seq := st.First; seq <= st.Last; seq++ {
-		var m *nats.Msg
-		poll(30*time.Second, "a message from the leader", func() bool {
-			m, err = nc.Request("$JS.API.STREAM.MSG.GET.R3", fmt.Appendf(nil, `{"seq":%d}`, seq), 2*time.Second)
-			return err == nil
-		})
+	return readEach(nc, "$JS.API.STREAM.MSG.GET.R3", "a message from the leader", st, func(seq uint64, m *nats.Msg) string {
 		var resp struct {
 			Message *struct {
 				Hdrs []byte `json:"hdrs"`
 			} `json:"message"`
 		}
 		if json.Unmarshal(m.Data, &resp) == nil && resp.Message != nil {
-			out[seq] = msgID(resp.Message.Hdrs)
+			return msgID(resp.Message.Hdrs)
 		}
-	}
-	return out
+		return ""
+	})
 }
 
 // readReplica reads every sequence from node n's own replica: direct gets sent to n alone (a
@@ -524,15 +518,27 @@ func readReplica(n *node, st state) map[uint64]string {
 		fail(err)
 	}
 	defer nc.Close()
+	return readEach(nc, "$JS.API.DIRECT.GET.R3", "a direct get from "+n.name, st, func(seq uint64, m *nats.Msg) string {
+		if m.Header.Get("Status") == "" && m.Header.Get(jetstream.SequenceHeader) == strconv.FormatUint(seq, 10) {
+			return m.Header.Get(jetstream.MsgIDHeader)
+		}
+		return ""
+	})
+}
+
+// readEach requests every sequence of st from subject, retrying each until answered, and maps
+// the sequences to the message ids idOf finds in the answers ("" for none: left out).
+func readEach(nc *nats.Conn, subject, what string, st state, idOf func(seq uint64, m *nats.Msg) string) map[uint64]string {
 	out := map[uint64]string{}
 	for seq := st.First; seq <= st.Last; seq++ {
 		var m *nats.Msg
-		poll(30*time.Second, "a direct get from "+n.name, func() bool {
-			m, err = nc.Request("$JS.API.DIRECT.GET.R3", fmt.Appendf(nil, `{"seq":%d}`, seq), 2*time.Second)
+		poll(30*time.Second, what, func() bool {
+			var err error
+			m, err = nc.Request(subject, fmt.Appendf(nil, `{"seq":%d}`, seq), 2*time.Second)
 			return err == nil
 		})
-		if m.Header.Get("Status") == "" && m.Header.Get(jetstream.SequenceHeader) == strconv.FormatUint(seq, 10) {
-			out[seq] = m.Header.Get(jetstream.MsgIDHeader)
+		if id := idOf(seq, m); id != "" {
+			out[seq] = id
 		}
 	}
 	return out
