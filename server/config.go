@@ -14,7 +14,7 @@ import (
 
 // Defaults of the settings in Config. A zero field in Config selects the
 // default of the same name, except where its comment says that zero turns
-// the feature off (Rate with RateSet, MaxDiskBytes, StatsInterval). The
+// the feature off (Rate with RateSet, MaxDiskBytes, CacheBytes, StatsInterval). The
 // limits the codec, engine and storage packages enforce keep those
 // packages' defaults; the names here only re-export them for the flags.
 const (
@@ -26,6 +26,7 @@ const (
 	DefaultDataDir         = "./data"
 	DefaultQueueBytes      = storage.DefaultQueueBytes
 	DefaultSegmentBytes    = storage.DefaultSegmentBytes
+	DefaultCacheBytes      = storage.DefaultCacheBytes
 	DefaultMaxBodyBytes    = codec.DefaultMaxBodyBytes
 	DefaultMaxHeaderBytes  = codec.DefaultMaxHeaderBytes
 	DefaultMaxBatch        = codec.DefaultMaxBatch
@@ -87,6 +88,9 @@ type Config struct {
 	SegmentBytes int64
 	// MaxDiskBytes bounds the total size of the segments; zero means no limit.
 	MaxDiskBytes int64
+	// CacheBytes is how much of each loop's newest segment data stays in the page cache (older
+	// bytes are written back early and dropped from it); zero leaves the cache to the kernel.
+	CacheBytes int64
 	// MaxBodyBytes bounds a request body after decoding; zero selects
 	// DefaultMaxBodyBytes. Larger → 413.
 	MaxBodyBytes int
@@ -209,6 +213,8 @@ func (c Config) Validate() error {
 		return errors.New("-segment-bytes must be at least 4096")
 	case c.MaxDiskBytes < 0:
 		return errors.New("-max-disk-bytes must not be negative")
+	case c.CacheBytes < 0:
+		return errors.New("-cache-bytes must not be negative")
 	case c.MaxBodyBytes < 0:
 		return errors.New("-max-body-bytes must not be negative")
 	case c.MaxHeaderBytes < 0:

@@ -103,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 		Retention:    cfg.Retention,
 		SegmentBytes: cfg.SegmentBytes,
 		MaxDiskBytes: cfg.MaxDiskBytes,
+		CacheBytes:   cfg.CacheBytes,
 		QueueBytes:   cfg.QueueBytes,
 		Ack:          cfg.Ack,
 		Writer:       cfg.Writer,

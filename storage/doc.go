@@ -94,6 +94,15 @@
 // and reports why (Stats.WriterReason). "io_uring" makes Open fail with the kernel's reason where
 // the ring cannot be set up.
 //
+// # Page cache
+//
+// With Config.CacheBytes, a trimmer goroutine (cache.go) follows each stream's frontier, starts
+// writeback of every 4 MiB written (sync_file_range, SYNC_FILE_RANGE_WRITE: it waits for
+// nothing) and drops from the page cache what lies more than CacheBytes behind the frontier
+// (posix_fadvise DONTNEED, which leaves dirty pages alone). It opens the segments read-only and
+// only advises the kernel, so neither the writers nor any guarantee depend on it; a reader of
+// older data reads it from disk. Linux only; elsewhere the cache is left to the kernel.
+//
 // # Ack semantics
 //
 // Every successful Append gets exactly one Acker.Ack call on the stream's owner (inside Flush, or

@@ -18,6 +18,9 @@ import (
 const (
 	// DefaultSegmentBytes is the segment size used when Config.SegmentBytes <= 0.
 	DefaultSegmentBytes = 128 << 20
+	// DefaultCacheBytes is the page cache a stream keeps for its newest data in the binary's
+	// default configuration (-cache-bytes); Config.CacheBytes 0 turns trimming off.
+	DefaultCacheBytes = 64 << 20
 	// DefaultQueueBytes is the queue bound used when Config.QueueBytes <= 0.
 	DefaultQueueBytes = 64 << 20
 	// DefaultProbeInterval is how often a failing stream checks whether writing works again.
@@ -107,6 +110,10 @@ type Config struct {
 	// oldest closed segments are deleted until the total is at most MaxDiskBytes. The current
 	// segment of a stream is never deleted. 0 (or negative) means no limit.
 	MaxDiskBytes int64
+	// CacheBytes is how much of each stream's newest data stays in the page cache: older written
+	// bytes are pushed to disk ahead of the kernel's schedule and dropped from the cache
+	// (cache.go). 0 (or negative) leaves the page cache to the kernel; Linux only.
+	CacheBytes int64
 	// Retention, when non-nil, tells MaxDiskBytes retention which segments a forwarder still
 	// needs (see RetentionGuard).
 	Retention RetentionGuard
@@ -199,6 +206,7 @@ type Store struct {
 	// except their gone flags.
 	static []*staticStream
 	ret    *retention
+	trim   *cacheTrimmer // nil when Config.CacheBytes is 0
 
 	queueBytes atomic.Int64 // bytes accepted and not yet completed, over all streams
 	closed     atomic.Bool  // set by Close: Append returns ErrClosed
@@ -273,9 +281,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.ret = startRetention(s)
+	s.trim = startCacheTrimmer(s)
 	logger.Info("storage: writer started", "writer", s.writerName, "reason", s.writerReason,
 		"ack", cfg.Ack.String(), "dir", cfg.Dir, "loops", cfg.Loops, "segment_bytes", cfg.SegmentBytes,
-		"max_disk_bytes", cfg.MaxDiskBytes, "queue_bytes", cfg.QueueBytes)
+		"max_disk_bytes", cfg.MaxDiskBytes, "cache_bytes", cfg.CacheBytes, "queue_bytes", cfg.QueueBytes)
 	return s, nil
 }
 
@@ -384,6 +393,7 @@ func (s *Store) Close() error {
 			errs = append(errs, st.drainAndClose())
 		}
 		s.ret.stop()
+		s.trim.stop()
 		s.retiring.Wait()
 		// Rotated segments were closed without fdatasync (Stream.retire): one sync of the
 		// file system makes every one of them durable before the directory is released.

@@ -416,6 +416,7 @@ func fwHosts(servers string) string { return strings.ReplaceAll(servers, "nats:/
 // TestForwardNATSClusterLeaderKilled: with an R3 stream, kill -9 of the stream leader while
 // clients write; every stored line arrives exactly once; the restarted node catches up.
 func TestForwardNATSClusterLeaderKilled(t *testing.T) {
+	t.Parallel() // mostly waiting for elections and catch-up
 	nodes, servers := fwCluster(t)
 	data, p, stop, loaded := fwClusterLoad(t, servers)
 	var leader string

@@ -57,6 +57,7 @@ const sinkOutage = 30 * time.Second
 // then started again on the same port and data. Every acknowledged sample arrives, and the lag
 // rises during the outage and returns to 0.
 func TestForwardSinkOutage(t *testing.T) {
+	t.Parallel() // mostly the outage's wait: it overlaps the other waiting tests
 	vmDir := t.TempDir()
 	vm := fwStartVM(t, vmDir, "")
 	rw, _ := fwSinkURLs(vm)

@@ -63,6 +63,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Int64Var(&c.QueueBytes, "queue-bytes", server.DefaultQueueBytes, "bytes of encoded batches accepted and not yet written, over all event loops, before ingest answers 503")
 	fs.Int64Var(&c.SegmentBytes, "segment-bytes", server.DefaultSegmentBytes, "start a new segment file after this many bytes")
 	fs.Int64Var(&c.MaxDiskBytes, "max-disk-bytes", 0, "delete the oldest closed segments to stay under this many bytes (0: no limit)")
+	fs.Int64Var(&c.CacheBytes, "cache-bytes", server.DefaultCacheBytes, "keep this much of each loop's newest data in the page cache, writing back and dropping the rest early (0: leave it to the kernel)")
 	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest request body, after gzip decoding (413 beyond)")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line plus headers (431 beyond)")
 	fs.IntVar(&c.MaxBatch, "max-batch", server.DefaultMaxBatch, "most metrics in one batch (400 beyond)")

@@ -1,0 +1,178 @@
+package storage
+
+import (
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+)
+
+// Page-cache trimming: a stream's segments are written once and read back (by a forwarder)
+// within seconds, so keeping everything written in the page cache only displaces what the host
+// needs and leaves the kernel a growing pile of dirty pages to flush all at once. A trimmer
+// goroutine therefore follows each stream's frontier:
+//
+//   - every trimFlushBytes written, it starts writeback of the new bytes (sync_file_range with
+//     SYNC_FILE_RANGE_WRITE: asynchronous, it waits for nothing), so dirty data never piles up;
+//   - it drops from the cache (posix_fadvise DONTNEED) what lies more than Config.CacheBytes
+//     behind the frontier, by then written back; a page still dirty or under writeback is left
+//     and dropped on a later pass.
+//
+// Each stream thus keeps about CacheBytes of its newest data cached (a forwarder that tails it
+// reads from memory; one further behind reads from disk), and the kernel recycles the dropped
+// pages for the next writes instead of taking fresh memory. Nothing here touches the writers:
+// the trimmer opens the segments read-only, its calls are advisory, and it runs on its own
+// goroutine, so an event loop never waits for it. On systems without these calls it does nothing
+// (cache_other.go).
+
+// trimFlushBytes is how many new bytes of a stream start one writeback; trimInterval is how
+// often the trimmer looks at the frontiers.
+const (
+	trimFlushBytes = 4 << 20
+	trimInterval   = 50 * time.Millisecond
+	trimRechecks   = 10 // passes (half a second) that retry a drop after writing paused
+)
+
+// cacheTrimmer is the trimming goroutine of a Store.
+type cacheTrimmer struct {
+	s      *Store
+	keep   int64
+	quit   chan struct{}
+	done   chan struct{}
+	files  []trimStream // by loop; owned by the trimmer goroutine
+	failed atomic.Uint64
+}
+
+// trimStream is the trimmer's view of one stream: its current segment and, after a rotation,
+// the closed one before it until that one is dropped too.
+type trimStream struct {
+	cur, prev trimFile
+}
+
+// trimFile is one segment the trimmer follows. flushed is where writeback was last started up
+// to; dropped is where the cache was last dropped up to.
+type trimFile struct {
+	seq              uint64
+	f                *os.File
+	flushed, dropped int64
+	recheck          int // passes left that drop again below dropped
+}
+
+// startCacheTrimmer starts trimming when cfg.CacheBytes > 0 and the system supports it; it
+// returns nil otherwise.
+func startCacheTrimmer(s *Store) *cacheTrimmer {
+	if s.cfg.CacheBytes <= 0 || !trimSupported {
+		return nil
+	}
+	t := &cacheTrimmer{s: s, keep: s.cfg.CacheBytes, quit: make(chan struct{}), done: make(chan struct{}),
+		files: make([]trimStream, len(s.streams))}
+	go t.run()
+	return t
+}
+
+// stop ends the goroutine and closes its files; nil-safe.
+func (t *cacheTrimmer) stop() {
+	if t == nil {
+		return
+	}
+	close(t.quit)
+	<-t.done
+}
+
+func (t *cacheTrimmer) run() {
+	defer close(t.done)
+	tick := time.NewTicker(trimInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.quit:
+			for i := range t.files {
+				t.files[i].cur.close()
+				t.files[i].prev.close()
+			}
+			return
+		case <-tick.C:
+			for i, st := range t.s.streams {
+				t.pass(&t.files[i], st.front.load(st.loop))
+			}
+		}
+	}
+}
+
+// pass trims one stream whose frontier is at pos.
+func (t *cacheTrimmer) pass(ts *trimStream, pos Position) {
+	if pos.Seq == 0 {
+		return
+	}
+	if ts.cur.seq != pos.Seq {
+		// Rotated (or first seen): the closed segment is flushed now and dropped once the new
+		// one holds CacheBytes, or at the next rotation.
+		ts.prev.close()
+		if ts.cur.f != nil {
+			t.flush(&ts.cur, -1)
+		}
+		ts.prev, ts.cur = ts.cur, trimFile{seq: pos.Seq}
+		f, err := os.Open(filepath.Join(t.s.cfg.Dir, SegmentRef{Loop: pos.Loop, Seq: pos.Seq}.FileName()))
+		if err != nil {
+			t.failed.Add(1)
+			return // tried again at the next pass (cur.f stays nil)
+		}
+		ts.cur.f = f
+	}
+	if ts.cur.f == nil {
+		ts.cur.seq = 0 // open again next time
+		return
+	}
+	if pos.Off-ts.cur.flushed >= trimFlushBytes {
+		t.flush(&ts.cur, pos.Off)
+	}
+	if ts.prev.f != nil && pos.Off >= t.keep {
+		t.drop(&ts.prev, -1)
+		ts.prev.close()
+	}
+	if end := ts.cur.flushed - t.keep; end > ts.cur.dropped {
+		t.drop(&ts.cur, end)
+		ts.cur.recheck = trimRechecks
+	} else if ts.cur.recheck > 0 {
+		// Writing paused: pages that were under writeback at the last drop are clean by now.
+		ts.cur.recheck--
+		t.drop(&ts.cur, ts.cur.dropped)
+	}
+}
+
+// flush starts writeback of tf from where the last one ended up to end (-1: the whole file).
+func (t *cacheTrimmer) flush(tf *trimFile, end int64) {
+	n := int64(0) // to the end of the file
+	if end >= 0 {
+		n = end - tf.flushed
+	}
+	if err := startWriteback(tf.f, tf.flushed, n); err != nil {
+		t.failed.Add(1)
+	}
+	if end >= 0 {
+		tf.flushed = end
+	}
+}
+
+// drop removes tf's cached pages below end (-1: all of them). It starts a little before the last
+// drop's end: pages that were still under writeback then are clean now.
+func (t *cacheTrimmer) drop(tf *trimFile, end int64) {
+	from := max(0, tf.dropped-2*trimFlushBytes)
+	n := int64(0)
+	if end >= 0 {
+		n = end - from
+	}
+	if err := dropCached(tf.f, from, n); err != nil {
+		t.failed.Add(1)
+	}
+	if end >= 0 {
+		tf.dropped = end
+	}
+}
+
+func (tf *trimFile) close() {
+	if tf.f != nil {
+		tf.f.Close()
+	}
+	*tf = trimFile{}
+}

@@ -1,0 +1,100 @@
+//go:build linux
+
+package storage
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// residentBytes is how much of the file at path is in the page cache (mincore over a read-only
+// mapping).
+func residentBytes(t *testing.T, path string) int64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return 0
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	page := int64(os.Getpagesize())
+	vec := make([]byte, (fi.Size()+page-1)/page)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatal(errno)
+	}
+	var n int64
+	for _, v := range vec {
+		if v&1 != 0 {
+			n += page
+		}
+	}
+	return n
+}
+
+// TestCacheTrimming: with CacheBytes set, a stream's older data leaves the page cache once
+// written, whatever the writer, while every byte stays on disk; with CacheBytes 0 the kernel
+// keeps it all.
+func TestCacheTrimming(t *testing.T) {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(t.TempDir(), &fs); err != nil {
+		t.Fatal(err)
+	}
+	if fs.Type == unix.TMPFS_MAGIC {
+		t.Skip("the temporary directory is tmpfs, whose pages cannot be dropped")
+	}
+	const (
+		keep   = 1 << 20
+		total  = 24 << 20
+		bound  = keep + 3*trimFlushBytes // kept, plus what a pass may leave under writeback
+		chunk  = 256 << 10
+		chunks = total / chunk
+	)
+	forEachWriter(t, func(t *testing.T, writer string) {
+		for _, c := range []struct {
+			name  string
+			cache int64
+		}{{"trimmed", keep}, {"kernel", 0}} {
+			t.Run(c.name, func(t *testing.T) {
+				dir := t.TempDir()
+				cfg := testConfig(dir, writer, AckWritten)
+				cfg.CacheBytes = c.cache
+				s := openT(t, cfg)
+				var want bytes.Buffer
+				for i := range chunks {
+					b := batchContent(i, chunk/256, 256)
+					want.Write(b)
+					if err := appendWait(t, s, b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				path := filepath.Join(dir, seg0(1))
+				if c.cache == 0 {
+					if got := residentBytes(t, path); got < total/2 {
+						t.Errorf("without trimming %d of %d bytes are cached; the test cannot tell trimming apart", got, want.Len())
+					}
+				} else {
+					waitFor(t, "the old data dropped from the page cache", func() bool { return residentBytes(t, path) <= bound })
+				}
+				if err := closeStore(s); err != nil {
+					t.Fatal(err)
+				}
+				if got := readAll(t, dir); !bytes.Equal(got, want.Bytes()) {
+					t.Errorf("segments hold %d bytes, want the %d written", len(got), want.Len())
+				}
+			})
+		}
+	})
+}
