@@ -107,6 +107,9 @@ func (t *cacheTrimmer) pass(ts *trimStream, pos Position) {
 	if ts.cur.seq != pos.Seq {
 		// Rotated (or first seen): the closed segment is flushed now and dropped once the new
 		// one holds CacheBytes, or at the next rotation.
+		if ts.prev.f != nil {
+			t.drop(&ts.prev, -1)
+		}
 		ts.prev.close()
 		if ts.cur.f != nil {
 			t.flush(&ts.cur, -1)

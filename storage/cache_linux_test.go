@@ -45,8 +45,8 @@ func residentBytes(t *testing.T, path string) int64 {
 }
 
 // TestCacheTrimming: with CacheBytes set, a stream's older data leaves the page cache once
-// written, whatever the writer, while every byte stays on disk; with CacheBytes 0 the kernel
-// keeps it all.
+// written, whatever the writer, in one segment or across rotations, while every byte stays on
+// disk; with CacheBytes 0 the kernel keeps it all.
 func TestCacheTrimming(t *testing.T) {
 	var fs unix.Statfs_t
 	if err := unix.Statfs(t.TempDir(), &fs); err != nil {
@@ -64,13 +64,14 @@ func TestCacheTrimming(t *testing.T) {
 	)
 	forEachWriter(t, func(t *testing.T, writer string) {
 		for _, c := range []struct {
-			name  string
-			cache int64
-		}{{"trimmed", keep}, {"kernel", 0}} {
+			name     string
+			cache    int64
+			segBytes int64
+		}{{"trimmed", keep, 0}, {"rotating", keep, 2 << 20}, {"kernel", 0, 0}} {
 			t.Run(c.name, func(t *testing.T) {
 				dir := t.TempDir()
 				cfg := testConfig(dir, writer, AckWritten)
-				cfg.CacheBytes = c.cache
+				cfg.CacheBytes, cfg.SegmentBytes = c.cache, c.segBytes
 				s := openT(t, cfg)
 				var want bytes.Buffer
 				for i := range chunks {
@@ -80,13 +81,18 @@ func TestCacheTrimming(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				path := filepath.Join(dir, seg0(1))
+				cached := func() (n int64) {
+					for _, seg := range segmentFiles(t, dir) {
+						n += residentBytes(t, filepath.Join(dir, seg.Ref.FileName()))
+					}
+					return n
+				}
 				if c.cache == 0 {
-					if got := residentBytes(t, path); got < total/2 {
+					if got := cached(); got < total/2 {
 						t.Errorf("without trimming %d of %d bytes are cached; the test cannot tell trimming apart", got, want.Len())
 					}
 				} else {
-					waitFor(t, "the old data dropped from the page cache", func() bool { return residentBytes(t, path) <= bound })
+					waitFor(t, "the old data dropped from the page cache", func() bool { return cached() <= bound })
 				}
 				if err := closeStore(s); err != nil {
 					t.Fatal(err)
