@@ -260,7 +260,7 @@ func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string
 		return ok && s.lagBytes == 0
 	})
 	var state fwNodeState
-	fwPoll(t, 30*time.Second, "every node holding the same stream", func() bool {
+	fwPoll(t, 60*time.Second, "every node holding the same stream", func() bool {
 		var ok bool
 		state, ok = fwAgreed(nodes, stream)
 		return ok
@@ -388,6 +388,17 @@ func fwCluster(t *testing.T) ([]*fwNATS, string) {
 	for _, a := range clients {
 		fwWaitListening(t, a)
 	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, n := range nodes {
+			st, ok := n.streamState("R3")
+			logs := strings.Split(strings.TrimSpace(n.logs.String()), "\n")
+			t.Logf("node %s: stream %+v (answered %v); last log lines:\n%s", n.name, st, ok,
+				strings.Join(logs[max(0, len(logs)-25):], "\n"))
+		}
+	})
 	return nodes, "nats://" + strings.Join(clients, ",nats://")
 }
 
