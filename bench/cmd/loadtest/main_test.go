@@ -61,12 +61,12 @@ func TestSelectSystems(t *testing.T) {
 		want         string
 		err          bool
 	}{
-		{"all", "", "gnetnop,metricstream/written/auto,metricstream/written/file,metricstream/queued/auto," +
+		{"all", "", "gnetnop,metricstream/written/auto,metricstream/written/file,metricstream/written/auto -cache-bytes 0,metricstream/queued/auto," +
 			"metricstream/synced/auto,metricstream/written/auto (line),nethttpbase,fasthttpbase," +
 			"victoria-metrics (line),metricstream/written/auto +forward", false},
 		{"two, in run order", "metricstream/synced/auto, gnetnop", "gnetnop,metricstream/synced/auto", false},
 		{"unknown", "gnetnop,nginx", "", true},
-		{"only commas", ",,", "gnetnop,metricstream/written/auto,metricstream/written/file,metricstream/queued/auto," +
+		{"only commas", ",,", "gnetnop,metricstream/written/auto,metricstream/written/file,metricstream/written/auto -cache-bytes 0,metricstream/queued/auto," +
 			"metricstream/synced/auto,metricstream/written/auto (line),nethttpbase,fasthttpbase," +
 			"victoria-metrics (line),metricstream/written/auto +forward", false},
 	}
@@ -96,8 +96,8 @@ func TestSystemList(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			all := o.systemList(c.inv)
-			if len(all) != 8+len(c.want) {
-				t.Fatalf("got %d systems; want %d", len(all), 8+len(c.want))
+			if len(all) != 9+len(c.want) {
+				t.Fatalf("got %d systems; want %d", len(all), 9+len(c.want))
 			}
 			for _, name := range c.want {
 				if find(all, name) == nil {
@@ -114,6 +114,8 @@ func TestSystemList(t *testing.T) {
 		sysWritten: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0",
 		sysFile:    "-addr 127.0.0.1:1 -data-dir /d -ack written -writer file -rate 1000000000 -stats-interval 0",
 		sysSynced:  "-addr 127.0.0.1:1 -data-dir /d -ack synced -writer auto -rate 1000000000 -stats-interval 0",
+		sysKernelPC: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
+			"-cache-bytes 0",
 		sysForward: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
 			"-forward http://127.0.0.1:2/api/v1/write",
 		sysCeiling: "-addr 127.0.0.1:1",

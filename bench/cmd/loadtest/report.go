@@ -81,6 +81,7 @@ type ratio struct {
 var ratioDefs = []ratio{
 	{Label: "MetricStream -ack written over the gnet ceiling", Num: sysWritten, Den: sysCeiling},
 	{Label: "default writer (%s) over the file writer, -ack written", Num: sysWritten, Den: sysFile},
+	{Label: "page-cache trimming on over off (-cache-bytes 64 MiB over 0)", Num: sysWritten, Den: sysKernelPC},
 	{Label: "-ack synced over -ack written", Num: sysSynced, Den: sysWritten},
 	{Label: "-ack queued over -ack written", Num: sysQueued, Den: sysWritten},
 	{Label: "forwarding to VictoriaMetrics on over off", Num: sysForward, Den: sysWritten},

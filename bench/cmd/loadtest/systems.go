@@ -18,6 +18,7 @@ const (
 	sysCeiling  = "gnetnop"
 	sysWritten  = "metricstream/written/auto"
 	sysFile     = "metricstream/written/file"
+	sysKernelPC = "metricstream/written/auto -cache-bytes 0"
 	sysQueued   = "metricstream/queued/auto"
 	sysSynced   = "metricstream/synced/auto"
 	sysLine     = "metricstream/written/auto (line)"
@@ -96,6 +97,7 @@ func (o *options) systemList(inv inventory) []system {
 		o.baseline(sysCeiling, false),
 		o.metricstream(sysWritten, "written", "auto", jsonScript, jsonTarget),
 		o.metricstream(sysFile, "written", "file", jsonScript, jsonTarget),
+		o.untrimmed(o.metricstream(sysKernelPC, "written", "auto", jsonScript, jsonTarget)),
 		o.metricstream(sysQueued, "queued", "auto", jsonScript, jsonTarget),
 		o.metricstream(sysSynced, "synced", "auto", jsonScript, jsonTarget),
 		o.metricstream(sysLine, "written", "auto", lineScript, lineTarget),
@@ -139,6 +141,16 @@ func (o *options) metricstream(name, ack, writer, script, target string) system 
 		},
 		script: script, target: target, health: "/health", metricstream: true,
 	}
+}
+
+// untrimmed is s with the page cache left to the kernel (no trimming): what
+// the trimmer buys, measured in the same run.
+func (o *options) untrimmed(s system) system {
+	plain := s.args
+	s.args = func(addr, dir, sinkAddr string) []string {
+		return append(plain(addr, dir, sinkAddr), "-cache-bytes", "0")
+	}
+	return s
 }
 
 // baseline is one of the bench/cmd baselines, loaded with the JSON script;
