@@ -43,17 +43,21 @@ type cacheTrimmer struct {
 	failed atomic.Uint64
 }
 
-// trimStream is the trimmer's view of one stream: its current segment and, after a rotation,
-// the closed one before it until that one is dropped too.
+// trimStream is the trimmer's view of one stream: its current segment and the closed ones
+// rotated past that are not yet dropped for good. Several segments may close between two passes
+// (small segments, fast writers), so every one between the last seen and the current is followed.
 type trimStream struct {
-	cur, prev trimFile
+	loop   int
+	cur    trimFile
+	closed []trimFile // oldest first
 }
 
 // trimFile is one segment the trimmer follows. flushed is where writeback was last started up
-// to; dropped is where the cache was last dropped up to.
+// to; dropped is where the cache was last dropped up to; size is a closed segment's length.
 type trimFile struct {
 	seq              uint64
 	f                *os.File
+	size             int64
 	flushed, dropped int64
 	recheck          int // passes left that drop again below dropped
 }
@@ -66,6 +70,11 @@ func startCacheTrimmer(s *Store) *cacheTrimmer {
 	}
 	t := &cacheTrimmer{s: s, keep: s.cfg.CacheBytes, quit: make(chan struct{}), done: make(chan struct{}),
 		files: make([]trimStream, len(s.streams))}
+	for i, st := range s.streams {
+		// Followed from the segment each stream opened with, so that segments closed before
+		// the first pass are trimmed too.
+		t.files[i] = trimStream{loop: st.loop, cur: trimFile{seq: st.front.load(st.loop).Seq}}
+	}
 	go t.run()
 	return t
 }
@@ -88,7 +97,9 @@ func (t *cacheTrimmer) run() {
 		case <-t.quit:
 			for i := range t.files {
 				t.files[i].cur.close()
-				t.files[i].prev.close()
+				for j := range t.files[i].closed {
+					t.files[i].closed[j].close()
+				}
 			}
 			return
 		case <-tick.C:
@@ -105,33 +116,14 @@ func (t *cacheTrimmer) pass(ts *trimStream, pos Position) {
 		return
 	}
 	if ts.cur.seq != pos.Seq {
-		// Rotated (or first seen): the closed segment is flushed now and dropped once the new
-		// one holds CacheBytes, or at the next rotation.
-		if ts.prev.f != nil {
-			t.drop(&ts.prev, -1)
-		}
-		ts.prev.close()
-		if ts.cur.f != nil {
-			t.flush(&ts.cur, -1)
-		}
-		ts.prev, ts.cur = ts.cur, trimFile{seq: pos.Seq}
-		f, err := os.Open(filepath.Join(t.s.cfg.Dir, SegmentRef{Loop: pos.Loop, Seq: pos.Seq}.FileName()))
-		if err != nil {
-			t.failed.Add(1)
-			return // tried again at the next pass (cur.f stays nil)
-		}
-		ts.cur.f = f
+		t.rotated(ts, pos.Seq)
 	}
-	if ts.cur.f == nil {
-		ts.cur.seq = 0 // open again next time
-		return
+	t.trimClosed(ts, pos.Off)
+	if ts.cur.f == nil && !t.open(ts.loop, &ts.cur) {
+		return // tried again at the next pass
 	}
 	if pos.Off-ts.cur.flushed >= trimFlushBytes {
 		t.flush(&ts.cur, pos.Off)
-	}
-	if ts.prev.f != nil && pos.Off >= t.keep {
-		t.drop(&ts.prev, -1)
-		ts.prev.close()
 	}
 	if end := ts.cur.flushed - t.keep; end > ts.cur.dropped {
 		t.drop(&ts.cur, end)
@@ -141,6 +133,76 @@ func (t *cacheTrimmer) pass(ts *trimStream, pos Position) {
 		ts.cur.recheck--
 		t.drop(&ts.cur, ts.cur.dropped)
 	}
+}
+
+// rotated moves the current segment, and every segment closed since the last pass, to the
+// closed list with their writeback started, and makes segment seq the current one.
+func (t *cacheTrimmer) rotated(ts *trimStream, seq uint64) {
+	if last := ts.cur.seq; last != 0 && seq > last {
+		ts.closeCur(t)
+		for s := last + 1; s < seq; s++ {
+			ts.cur = trimFile{seq: s}
+			if t.open(ts.loop, &ts.cur) {
+				ts.closeCur(t)
+			}
+		}
+	}
+	ts.cur.close()
+	ts.cur = trimFile{seq: seq}
+}
+
+// closeCur flushes the whole current segment and moves it to the closed list; its length is
+// final, since the frontier has left it.
+func (ts *trimStream) closeCur(t *cacheTrimmer) {
+	if ts.cur.f == nil {
+		return
+	}
+	t.flush(&ts.cur, -1)
+	if fi, err := ts.cur.f.Stat(); err == nil {
+		ts.cur.size = fi.Size()
+	}
+	ts.closed = append(ts.closed, ts.cur)
+	ts.cur = trimFile{}
+}
+
+// trimClosed drops each closed segment once CacheBytes have been written after it (off in the
+// current segment plus the closed segments newer than it), drops it again for trimRechecks
+// passes (pages under writeback at first are clean by then), then closes it.
+func (t *cacheTrimmer) trimClosed(ts *trimStream, off int64) {
+	after := off
+	for i := len(ts.closed) - 1; i >= 0; i-- {
+		tf := &ts.closed[i]
+		if after >= t.keep {
+			if tf.recheck == 0 {
+				tf.recheck = trimRechecks
+			}
+			t.drop(tf, -1)
+			if tf.recheck--; tf.recheck == 0 {
+				tf.close()
+			}
+		}
+		after += tf.size
+	}
+	kept := ts.closed[:0]
+	for _, tf := range ts.closed {
+		if tf.f != nil {
+			kept = append(kept, tf)
+		}
+	}
+	clear(ts.closed[len(kept):])
+	ts.closed = kept
+}
+
+// open opens tf's segment read-only; false (counted) when it cannot, e.g. already deleted by
+// retention.
+func (t *cacheTrimmer) open(loop int, tf *trimFile) bool {
+	f, err := os.Open(filepath.Join(t.s.cfg.Dir, SegmentRef{Loop: loop, Seq: tf.seq}.FileName()))
+	if err != nil {
+		t.failed.Add(1)
+		return false
+	}
+	tf.f = f
+	return true
 }
 
 // flush starts writeback of tf from where the last one ended up to end (-1: the whole file).
@@ -157,12 +219,12 @@ func (t *cacheTrimmer) flush(tf *trimFile, end int64) {
 	}
 }
 
-// drop removes tf's cached pages below end (-1: all of them). It starts a little before the last
-// drop's end: pages that were still under writeback then are clean now.
+// drop removes tf's cached pages below end (-1: all of them, from the start). It starts a little
+// before the last drop's end: pages that were still under writeback then are clean now.
 func (t *cacheTrimmer) drop(tf *trimFile, end int64) {
-	from := max(0, tf.dropped-2*trimFlushBytes)
-	n := int64(0)
+	from, n := int64(0), int64(0)
 	if end >= 0 {
+		from = max(0, tf.dropped-2*trimFlushBytes)
 		n = end - from
 	}
 	if err := dropCached(tf.f, from, n); err != nil {

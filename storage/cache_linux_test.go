@@ -4,9 +4,12 @@ package storage
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -92,7 +95,7 @@ func TestCacheTrimming(t *testing.T) {
 						t.Errorf("without trimming %d of %d bytes are cached; the test cannot tell trimming apart", got, want.Len())
 					}
 				} else {
-					waitFor(t, "the old data dropped from the page cache", func() bool { return cached() <= bound })
+					waitCached(t, dir, bound)
 				}
 				if err := closeStore(s); err != nil {
 					t.Fatal(err)
@@ -103,4 +106,27 @@ func TestCacheTrimming(t *testing.T) {
 			})
 		}
 	})
+}
+
+// waitCached polls until the segments in dir hold at most bound bytes in the page cache; on
+// timeout it fails with what each segment still holds.
+func waitCached(t *testing.T, dir string, bound int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int64
+		var each []string
+		for _, seg := range segmentFiles(t, dir) {
+			r := residentBytes(t, filepath.Join(dir, seg.Ref.FileName()))
+			n += r
+			each = append(each, fmt.Sprintf("%s: %d", seg.Ref.FileName(), r))
+		}
+		if n <= bound {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of the segments are still cached, want <= %d: %s", n, bound, strings.Join(each, ", "))
+		}
+		time.Sleep(time.Millisecond) // polling interval, not synchronisation
+	}
 }
