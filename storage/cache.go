@@ -1,9 +1,10 @@
 package storage
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 )
 
@@ -40,7 +41,7 @@ type cacheTrimmer struct {
 	quit   chan struct{}
 	done   chan struct{}
 	files  []trimStream // by loop; owned by the trimmer goroutine
-	failed atomic.Uint64
+	warned bool         // a failed call was logged; owned by the trimmer goroutine
 }
 
 // trimStream is the trimmer's view of one stream: its current segment and the closed ones
@@ -139,11 +140,11 @@ func (t *cacheTrimmer) pass(ts *trimStream, pos Position) {
 // closed list with their writeback started, and makes segment seq the current one.
 func (t *cacheTrimmer) rotated(ts *trimStream, seq uint64) {
 	if last := ts.cur.seq; last != 0 && seq > last {
-		ts.closeCur(t)
+		t.retire(ts)
 		for s := last + 1; s < seq; s++ {
 			ts.cur = trimFile{seq: s}
 			if t.open(ts.loop, &ts.cur) {
-				ts.closeCur(t)
+				t.retire(ts)
 			}
 		}
 	}
@@ -151,9 +152,9 @@ func (t *cacheTrimmer) rotated(ts *trimStream, seq uint64) {
 	ts.cur = trimFile{seq: seq}
 }
 
-// closeCur flushes the whole current segment and moves it to the closed list; its length is
-// final, since the frontier has left it.
-func (ts *trimStream) closeCur(t *cacheTrimmer) {
+// retire flushes the whole current segment of ts and moves it to the closed list; its length
+// is final, since the frontier has left it.
+func (t *cacheTrimmer) retire(ts *trimStream) {
 	if ts.cur.f == nil {
 		return
 	}
@@ -193,12 +194,13 @@ func (t *cacheTrimmer) trimClosed(ts *trimStream, off int64) {
 	ts.closed = kept
 }
 
-// open opens tf's segment read-only; false (counted) when it cannot, e.g. already deleted by
-// retention.
+// open opens tf's segment read-only; false when it cannot, e.g. already deleted by retention.
 func (t *cacheTrimmer) open(loop int, tf *trimFile) bool {
 	f, err := os.Open(filepath.Join(t.s.cfg.Dir, SegmentRef{Loop: loop, Seq: tf.seq}.FileName()))
 	if err != nil {
-		t.failed.Add(1)
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.warn(err)
+		}
 		return false
 	}
 	tf.f = f
@@ -212,7 +214,7 @@ func (t *cacheTrimmer) flush(tf *trimFile, end int64) {
 		n = end - tf.flushed
 	}
 	if err := startWriteback(tf.f, tf.flushed, n); err != nil {
-		t.failed.Add(1)
+		t.warn(err)
 	}
 	if end >= 0 {
 		tf.flushed = end
@@ -228,10 +230,19 @@ func (t *cacheTrimmer) drop(tf *trimFile, end int64) {
 		n = end - from
 	}
 	if err := dropCached(tf.f, from, n); err != nil {
-		t.failed.Add(1)
+		t.warn(err)
 	}
 	if end >= 0 {
 		tf.dropped = end
+	}
+}
+
+// warn logs the first failed call: trimming only advises the kernel, so it goes on, and the cost
+// of a failure is only a larger page cache.
+func (t *cacheTrimmer) warn(err error) {
+	if !t.warned {
+		t.warned = true
+		t.s.log.Warn("storage: page-cache trimming failed; it goes on, and only the page cache grows where it fails", "err", err)
 	}
 }
 
