@@ -59,6 +59,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-ack", "never"}, "-ack"},
 		{[]string{"-log-format", "xml"}, "-log-format must be text or json"},
 		{[]string{"-max-header-bytes", "10"}, "-max-header-bytes must be at least 256"},
+		{[]string{"-cache-bytes", "-1"}, "-cache-bytes must not be negative"},
 		{[]string{"-idle-timeout", "soon"}, "invalid value"},
 		{[]string{"extra"}, "unexpected argument"},
 	}
@@ -85,7 +86,7 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, f := range []string{"-addr", "-loops", "-shards", "-rate", "-burst", "-max-clients", "-client-ttl", "-data-dir",
-		"-writer", "-ack", "-queue-bytes", "-segment-bytes", "-max-disk-bytes", "-max-body-bytes", "-max-header-bytes",
+		"-writer", "-ack", "-queue-bytes", "-segment-bytes", "-max-disk-bytes", "-cache-bytes", "-max-body-bytes", "-max-header-bytes",
 		"-max-batch", "-max-conns", "-idle-timeout", "-read-timeout", "-monitor-interval", "-top-clients", "-auth-file",
 		"-auth-stats", "-log-level", "-log-format", "-stats-interval", "-version"} {
 		if !strings.Contains(string(out), "  "+f) {
