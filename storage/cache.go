@@ -162,23 +162,28 @@ func (t *cacheTrimmer) retire(ts *trimStream) {
 	if fi, err := ts.cur.f.Stat(); err == nil {
 		ts.cur.size = fi.Size()
 	}
+	ts.cur.recheck = 0 // trimClosed counts its own passes
 	ts.closed = append(ts.closed, ts.cur)
 	ts.cur = trimFile{}
 }
 
-// trimClosed drops each closed segment once CacheBytes have been written after it (off in the
-// current segment plus the closed segments newer than it), drops it again for trimRechecks
-// passes (pages under writeback at first are clean by then), then closes it.
+// trimClosed drops each closed segment, whole, once CacheBytes have been written after it (off in
+// the current segment plus the closed segments newer than it), and again trimRechecks passes
+// later, when the pages under writeback at first are clean; then it closes the segment.
 func (t *cacheTrimmer) trimClosed(ts *trimStream, off int64) {
 	after := off
 	for i := len(ts.closed) - 1; i >= 0; i-- {
 		tf := &ts.closed[i]
 		if after >= t.keep {
-			if tf.recheck == 0 {
+			first := tf.recheck == 0
+			if first {
 				tf.recheck = trimRechecks
 			}
-			t.drop(tf, -1)
-			if tf.recheck--; tf.recheck == 0 {
+			if tf.recheck--; first || tf.recheck == 0 {
+				tf.dropped = 0
+				t.drop(tf, -1)
+			}
+			if tf.recheck == 0 {
 				tf.close()
 			}
 		}
@@ -221,12 +226,12 @@ func (t *cacheTrimmer) flush(tf *trimFile, end int64) {
 	}
 }
 
-// drop removes tf's cached pages below end (-1: all of them, from the start). It starts a little
-// before the last drop's end: pages that were still under writeback then are clean now.
+// drop removes tf's cached pages below end (-1: to the end of the file). It starts a little
+// before the last drop's end: pages that were still under writeback then are clean now, and
+// those further back were dropped before.
 func (t *cacheTrimmer) drop(tf *trimFile, end int64) {
-	from, n := int64(0), int64(0)
+	from, n := max(0, tf.dropped-2*trimFlushBytes), int64(0)
 	if end >= 0 {
-		from = max(0, tf.dropped-2*trimFlushBytes)
 		n = end - from
 	}
 	if err := dropCached(tf.f, from, n); err != nil {
