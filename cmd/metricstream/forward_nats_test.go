@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,6 +185,55 @@ func fwAgreed(nodes []*fwNATS, stream string) (fwNodeState, bool) {
 	return first, first.Msgs > 0
 }
 
+// fwSettled waits until the forwarder has every stored line acknowledged and every node holds
+// the same stream, and returns that stream's state. A replica of nats-server 2.9.10 that rejoins
+// during a burst of publishes may stay a message or two behind for good once the publishes stop
+// (seen once in about twenty runs of the leader kill: the restarted node held 88 of 89 messages
+// for a minute, with no publish after the burst). In a fleet the next publish follows soon, and
+// a follower that receives an entry beyond a gap asks the leader for what it lacks. So when the
+// nodes still disagree after natsSettle, one more batch goes through MetricStream, as a client
+// would send it, and the nodes get another minute; the batch is stored and forwarded like any
+// other, so the checks that follow cover it too. The test logs when it sent that batch.
+func fwSettled(t *testing.T, p *proc, sink, stream string, nodes []*fwNATS) fwNodeState {
+	t.Helper()
+	caughtUp := func(samples int64) {
+		fwPoll(t, 60*time.Second, "the forwarder caught up", func() bool {
+			s, ok := fwLastSummary(p.logs.String(), sink)
+			return ok && s.lagBytes == 0 && s.samples >= samples
+		})
+	}
+	caughtUp(0)
+	var state fwNodeState
+	agreed := func() bool {
+		var ok bool
+		state, ok = fwAgreed(nodes, stream)
+		return ok
+	}
+	deadline := time.Now().Add(natsSettle)
+	for !agreed() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // polling the servers' progress
+	}
+	if !agreed() && len(nodes) > 1 {
+		var views []string
+		for _, n := range nodes {
+			st, ok := n.streamState(stream)
+			views = append(views, fmt.Sprintf("%s %+v (answered %v)", n.name, st, ok))
+		}
+		t.Logf("the nodes disagree %v after the forwarder caught up: %s; one more batch goes through MetricStream",
+			natsSettle, strings.Join(views, ", "))
+		s, _ := fwLastSummary(p.logs.String(), sink)
+		if code, body := ecoPost(t, p.addr, "/metrics", nil, fwBatch(99, 0, time.Now().UnixMilli())); code != http.StatusOK {
+			t.Fatalf("the extra batch: %d %s", code, body)
+		}
+		caughtUp(s.samples + 3) // fwBatch holds 3 metrics
+	}
+	fwPoll(t, 60*time.Second, "every node holding the same stream", agreed)
+	return state
+}
+
+// natsSettle is how long fwSettled waits for the nodes to agree before it sends one more batch.
+const natsSettle = 30 * time.Second
+
 // fwStreamMsg is one message read back: its Nats-Msg-Id and its lines.
 type fwStreamMsg struct {
 	id    string
@@ -255,16 +305,7 @@ var fwAckRE = regexp.MustCompile(`msg="forward: NATS ack" sink=\S+ id=(\S+) stre
 // PubAck's sequence holds the message it acknowledged.
 func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string, nodes []*fwNATS) {
 	t.Helper()
-	fwPoll(t, 60*time.Second, "the forwarder caught up", func() bool {
-		s, ok := fwLastSummary(p.logs.String(), sink)
-		return ok && s.lagBytes == 0
-	})
-	var state fwNodeState
-	fwPoll(t, 60*time.Second, "every node holding the same stream", func() bool {
-		var ok bool
-		state, ok = fwAgreed(nodes, stream)
-		return ok
-	})
+	state := fwSettled(t, p, sink, stream, nodes)
 	want := ecoSegmentLines(t, dir)
 	sort.Strings(want)
 	msgs := fwReadStream(t, servers, stream, state.First, state.Last)
