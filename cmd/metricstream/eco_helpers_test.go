@@ -8,12 +8,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -108,11 +110,23 @@ func ecoGet(url string) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// ecoFreePort returns a loopback host:port that was free a moment ago, for
-// programs that must be told their port up front. Another process may take
-// it before the caller binds it; the callers fail with a clear message then.
+// ecoFreePort returns a loopback host:port that was free a moment ago, for programs that must
+// be told their port up front. It draws from below the kernel's ephemeral range (32768 and up
+// by default), where neither listeners on port 0 nor outgoing connections of the load tests
+// running in parallel take ports, so that the port is still free when the program binds it; it
+// falls back to a port from the kernel when none of its draws is free.
 func ecoFreePort(t *testing.T) string {
 	t.Helper()
+	lo, hi := ecoPortRange()
+	for range 64 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+rand.IntN(hi-lo)))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			if err := ln.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return addr
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +136,25 @@ func ecoFreePort(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
+}
+
+// ecoPortRange is where ecoFreePort draws ports: from 20000 up to the start of the kernel's
+// ephemeral range (net.ipv4.ip_local_port_range), or 20000 to 32768 when that cannot be read
+// or leaves too little room.
+func ecoPortRange() (lo, hi int) {
+	lo, hi = 20000, 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return lo, hi
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return lo, hi
+	}
+	if first, err := strconv.Atoi(f[0]); err == nil && first-lo >= 4096 {
+		hi = first
+	}
+	return lo, hi
 }
 
 // ecoStop sends SIGTERM to p and waits up to grace for it to exit, then

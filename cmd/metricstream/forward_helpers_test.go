@@ -40,9 +40,31 @@ func fwStartVM(t *testing.T, dir, addr string) *fwVM {
 	if err != nil {
 		t.Skip("victoria-metrics is not installed (Debian package victoria-metrics); skipping")
 	}
-	if addr == "" {
-		addr = ecoFreePort(t)
+	fresh := addr == ""
+	for attempt := 1; ; attempt++ {
+		if fresh {
+			addr = ecoFreePort(t)
+		}
+		v, err := fwTryVM(t, bin, dir, addr)
+		if err == nil {
+			return v
+		}
+		// Another process may bind the port between the check and VictoriaMetrics' bind; a
+		// restart must keep its port (the forwarder is told it), so it waits for it instead.
+		if !strings.Contains(err.Error(), "address already in use") || attempt == 5 {
+			t.Fatal(err)
+		}
+		t.Logf("victoria-metrics could not bind %s (attempt %d); trying again", addr, attempt)
+		if !fresh {
+			time.Sleep(time.Second) // waiting for the port to be released
+		}
 	}
+}
+
+// fwTryVM starts VictoriaMetrics on addr and waits until it is healthy; it returns an error,
+// with its log, when it exits first.
+func fwTryVM(t *testing.T, bin, dir, addr string) (*fwVM, error) {
+	t.Helper()
 	v := &fwVM{addr: addr, dir: dir, done: make(chan error, 1), logs: &syncBuffer{}}
 	v.cmd = exec.Command(bin, "-storageDataPath", dir, "-httpListenAddr", addr, "-influxSkipSingleField",
 		"-search.latencyOffset", "0s", "-loggerLevel", "ERROR")
@@ -51,19 +73,20 @@ func fwStartVM(t *testing.T, dir, addr string) *fwVM {
 		t.Fatalf("start victoria-metrics: %v", err)
 	}
 	go func() { v.done <- v.cmd.Wait() }()
-	t.Cleanup(func() { v.stop(t) })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if status, _, err := ecoGet("http://" + addr + "/health"); err == nil && status == 200 {
-			return v
+			t.Cleanup(func() { v.stop(t) })
+			return v, nil
 		}
 		select {
 		case err := <-v.done:
 			v.stopped = true
-			t.Fatalf("victoria-metrics exited: %v\n%s", err, v.logs.String())
+			return nil, fmt.Errorf("victoria-metrics exited: %v\n%s", err, v.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
+			v.stop(t)
 			t.Fatalf("victoria-metrics not healthy within 20s\n%s", v.logs.String())
 		}
 		time.Sleep(20 * time.Millisecond) // polling a starting server
