@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,10 +73,10 @@ var fwNATSVersion = sync.OnceValue(func() string {
 	return v
 })
 
-// fwNATSReplicasDiverge reports whether the server under test is a release in which replicas of
-// one stream were seen holding different messages at one sequence after a failover or a
-// whole-cluster restart (2.9, Debian 12's; docs/fleet.md): there the replica comparison logs
-// what it finds, elsewhere a difference fails the test.
+// fwNATSReplicasDiverge reports whether the server under test is a release whose replicas of
+// one stream were seen holding different messages at one sequence, or staying behind for good,
+// after a failover or a whole-cluster restart (2.9, Debian 12's; docs/fleet.md): there the
+// replica checks log what they find, elsewhere a replica unlike the leader fails the test.
 func fwNATSReplicasDiverge() bool { return strings.HasPrefix(fwNATSVersion(), "v2.9.") }
 
 // fwNewNATS writes a node's configuration; start runs it.
@@ -212,52 +211,54 @@ func fwAgreed(nodes []*fwNATS, stream string) (fwNodeState, bool) {
 }
 
 // fwSettled waits until the forwarder has every stored line acknowledged and every node holds
-// the same stream, and returns that stream's state. A replica of nats-server 2.9.10 that rejoins
-// during a burst of publishes may stay a message or two behind for good once the publishes stop
-// (seen once in about twenty runs of the leader kill: the restarted node held 88 of 89 messages
-// for a minute, with no publish after the burst). In a fleet the next publish follows soon, and
-// a follower that receives an entry beyond a gap asks the leader for what it lacks. So when the
-// nodes still disagree after natsSettle, one more batch goes through MetricStream, as a client
-// would send it, and the nodes get another minute; the batch is stored and forwarded like any
-// other, so the checks that follow cover it too. The test logs when it sent that batch.
+// the same stream, and returns that stream's state. On nats-server 2.9 a replica that rejoins
+// during a burst of publishes may stay behind for good (seen twice on 2026-12-03 after a
+// leader kill: the restarted node held 88 of 89, then 94 of 96 messages, and still two fewer
+// after one more publish); there, once the nodes still disagree after natsSettle while naming
+// the same leader, the lag is logged as the server's and the leader's state is returned, so
+// that the checks read the leader's copy. Elsewhere the nodes must agree.
 func fwSettled(t *testing.T, p *proc, sink, stream string, nodes []*fwNATS) fwNodeState {
 	t.Helper()
-	caughtUp := func(samples int64) {
-		fwPoll(t, 60*time.Second, "the forwarder caught up", func() bool {
-			s, ok := fwLastSummary(p.logs.String(), sink)
-			return ok && s.lagBytes == 0 && s.samples >= samples
-		})
+	fwPoll(t, 60*time.Second, "the forwarder caught up", func() bool {
+		s, ok := fwLastSummary(p.logs.String(), sink)
+		return ok && s.lagBytes == 0
+	})
+	wait := 60 * time.Second
+	if fwNATSReplicasDiverge() && len(nodes) > 1 {
+		wait = natsSettle
 	}
-	caughtUp(0)
 	var state fwNodeState
-	agreed := func() bool {
+	deadline := time.Now().Add(wait)
+	for {
 		var ok bool
-		state, ok = fwAgreed(nodes, stream)
-		return ok
-	}
-	deadline := time.Now().Add(natsSettle)
-	for !agreed() && time.Now().Before(deadline) {
+		if state, ok = fwAgreed(nodes, stream); ok {
+			return state
+		}
+		if time.Now().After(deadline) {
+			break
+		}
 		time.Sleep(50 * time.Millisecond) // polling the servers' progress
 	}
-	if !agreed() && len(nodes) > 1 {
-		var views []string
-		for _, n := range nodes {
-			st, ok := n.streamState(stream)
-			views = append(views, fmt.Sprintf("%s %+v (answered %v)", n.name, st, ok))
-		}
-		t.Logf("the nodes disagree %v after the forwarder caught up: %s; one more batch goes through MetricStream",
-			natsSettle, strings.Join(views, ", "))
-		s, _ := fwLastSummary(p.logs.String(), sink)
-		if code, body := ecoPost(t, p.addr, "/metrics", nil, fwBatch(99, 0, time.Now().UnixMilli())); code != http.StatusOK {
-			t.Fatalf("the extra batch: %d %s", code, body)
-		}
-		caughtUp(s.samples + 3) // fwBatch holds 3 metrics
+	if wait != natsSettle {
+		t.Fatalf("timed out after %v waiting for every node holding the same stream", wait)
 	}
-	fwPoll(t, 60*time.Second, "every node holding the same stream", agreed)
+	var views []string
+	for _, n := range nodes {
+		st, ok := n.streamState(stream)
+		views = append(views, fmt.Sprintf("%s %+v (answered %v)", n.name, st, ok))
+		if ok && n.name == st.Leader {
+			state = st
+		}
+	}
+	if leader, _ := fwLeader(nodes, stream); leader == "" || state.Leader != leader {
+		t.Fatalf("the nodes name no common leader %v after the forwarder caught up: %s", wait, strings.Join(views, ", "))
+	}
+	t.Logf("nats-server %s, known to leave a restarted replica behind (docs/fleet.md): the nodes disagree %v after the forwarder caught up: %s; the checks read the leader's copy",
+		fwNATSVersion(), wait, strings.Join(views, ", "))
 	return state
 }
 
-// natsSettle is how long fwSettled waits for the nodes to agree before it sends one more batch.
+// natsSettle is how long fwSettled waits for the nodes of a 2.9 cluster to agree.
 const natsSettle = 30 * time.Second
 
 // fwStreamMsg is one message read back: its Nats-Msg-Id and its lines.
