@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -180,8 +181,9 @@ func (t *cacheTrimmer) trimClosed(ts *trimStream, off int64) {
 				tf.recheck = trimRechecks
 			}
 			if tf.recheck--; first || tf.recheck == 0 {
-				tf.dropped = 0
-				t.drop(tf, -1)
+				if err := dropCached(tf.f, 0, 0); err != nil { // the whole file
+					t.warn(err)
+				}
 			}
 			if tf.recheck == 0 {
 				tf.close()
@@ -189,14 +191,7 @@ func (t *cacheTrimmer) trimClosed(ts *trimStream, off int64) {
 		}
 		after += tf.size
 	}
-	kept := ts.closed[:0]
-	for _, tf := range ts.closed {
-		if tf.f != nil {
-			kept = append(kept, tf)
-		}
-	}
-	clear(ts.closed[len(kept):])
-	ts.closed = kept
+	ts.closed = slices.DeleteFunc(ts.closed, func(tf trimFile) bool { return tf.f == nil })
 }
 
 // open opens tf's segment read-only; false when it cannot, e.g. already deleted by retention.
@@ -226,20 +221,15 @@ func (t *cacheTrimmer) flush(tf *trimFile, end int64) {
 	}
 }
 
-// drop removes tf's cached pages below end (-1: to the end of the file). It starts a little
-// before the last drop's end: pages that were still under writeback then are clean now, and
-// those further back were dropped before.
+// drop removes tf's cached pages below end. It starts a little before the last drop's end:
+// pages that were still under writeback then are clean now, and those further back were
+// dropped before.
 func (t *cacheTrimmer) drop(tf *trimFile, end int64) {
-	from, n := max(0, tf.dropped-2*trimFlushBytes), int64(0)
-	if end >= 0 {
-		n = end - from
-	}
-	if err := dropCached(tf.f, from, n); err != nil {
+	from := max(0, tf.dropped-2*trimFlushBytes)
+	if err := dropCached(tf.f, from, end-from); err != nil {
 		t.warn(err)
 	}
-	if end >= 0 {
-		tf.dropped = end
-	}
+	tf.dropped = end
 }
 
 // warn logs the first failed call: trimming only advises the kernel, so it goes on, and the cost

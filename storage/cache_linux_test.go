@@ -84,14 +84,8 @@ func TestCacheTrimming(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				cached := func() (n int64) {
-					for _, seg := range segmentFiles(t, dir) {
-						n += residentBytes(t, filepath.Join(dir, seg.Ref.FileName()))
-					}
-					return n
-				}
 				if c.cache == 0 {
-					if got := cached(); got < total/2 {
+					if got, _ := cachedBytes(t, dir); got < total/2 {
 						t.Errorf("without trimming %d of %d bytes are cached; the test cannot tell trimming apart", got, want.Len())
 					}
 				} else {
@@ -108,19 +102,24 @@ func TestCacheTrimming(t *testing.T) {
 	})
 }
 
+// cachedBytes is how much of the segments in dir is in the page cache, in all and per segment.
+func cachedBytes(t *testing.T, dir string) (n int64, each []string) {
+	t.Helper()
+	for _, seg := range segmentFiles(t, dir) {
+		r := residentBytes(t, filepath.Join(dir, seg.Ref.FileName()))
+		n += r
+		each = append(each, fmt.Sprintf("%s: %d", seg.Ref.FileName(), r))
+	}
+	return n, each
+}
+
 // waitCached polls until the segments in dir hold at most bound bytes in the page cache; on
 // timeout it fails with what each segment still holds.
 func waitCached(t *testing.T, dir string, bound int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var n int64
-		var each []string
-		for _, seg := range segmentFiles(t, dir) {
-			r := residentBytes(t, filepath.Join(dir, seg.Ref.FileName()))
-			n += r
-			each = append(each, fmt.Sprintf("%s: %d", seg.Ref.FileName(), r))
-		}
+		n, each := cachedBytes(t, dir)
 		if n <= bound {
 			return
 		}
