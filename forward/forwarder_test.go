@@ -284,3 +284,58 @@ func TestCloseDoesNotWaitForADownSink(t *testing.T) {
 		t.Fatalf("cursor %v moved without an acknowledgement", c)
 	}
 }
+
+// TestReadSizedToBatch: the reader sizes each read to the batch the last batch's lines would
+// make, so a reader that is behind reads little more than it sends; lines that then grow
+// longer only make shorter batches, and every line still arrives once, in batches of at most
+// Batch samples.
+func TestReadSizedToBatch(t *testing.T) {
+	s := &sinkRunner{cfg: SinkConfig{Batch: 10000}, readChunk: 10000 * 256}
+	for _, tc := range []struct {
+		lineBytes, lo, hi int64
+	}{
+		{0, 10000 * 256, 10000 * 256},             // nothing learned yet: the default
+		{180, 10000 * 180, 10000 * 180 * 11 / 10}, // the load test's lines
+		{1000, 10000 * 256, 10000 * 256},          // long lines: never above the default
+	} {
+		if got := s.chunkFor(&stream{lineBytes: tc.lineBytes}); got < tc.lo || got > tc.hi {
+			t.Errorf("lines of %d bytes: read %d; want %d to %d", tc.lineBytes, got, tc.lo, tc.hi)
+		}
+	}
+	small := &sinkRunner{cfg: SinkConfig{Batch: 5}, readChunk: 64 << 10}
+	if got := small.chunkFor(&stream{lineBytes: 100}); got != 4<<10 {
+		t.Errorf("batches of 5 lines of 100 bytes: read %d; want 4096", got)
+	}
+
+	dir := t.TempDir()
+	ref := SegmentRef{Loop: 0, Seq: 1}
+	n := appendTestLines(t, dir, ref, "short", 0, 300)
+	n += appendTestLines(t, dir, ref, "long_"+strings.Repeat("x", 400), 300, 300)
+	var mu sync.Mutex
+	largest := 0
+	rr := newRWReceiver(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if samples, err := decodeRemoteWrite(body); err == nil {
+			mu.Lock()
+			largest = max(largest, len(samples))
+			mu.Unlock()
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rr.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var log logBuffer
+	f := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write", Batch: 50, Inflight: 2}, &log)
+	waitFor(t, 10*time.Second, "the cursor at the segment's end", func() bool {
+		c := onlySink(f).Cursor
+		return len(c) == 1 && c[0].Off == n
+	})
+	closeForwarder(t, f)
+	if names, got := rr.received(); names != 600 || got != 600 {
+		t.Fatalf("got %d names, %d samples; want 600 each (once)", names, got)
+	}
+	if largest > 50 {
+		t.Errorf("a request carried %d samples; want at most the batch, 50", largest)
+	}
+}

@@ -117,7 +117,7 @@ const (
 // readLines reads whole lines of st's segment from st.pos up to limit into b. closed says the
 // segment will not grow, so bytes after its last '\n' are a torn tail to skip.
 func (s *sinkRunner) readLines(st *stream, limit int64, closed bool, b *batch) cutResult {
-	chunk := s.readChunk
+	chunk := s.chunkFor(st)
 	for {
 		n := min(limit-st.pos.Off, chunk)
 		if int64(cap(b.data)) < n {
@@ -132,6 +132,7 @@ func (s *sinkRunner) readLines(st *stream, limit int64, closed bool, b *batch) c
 		b.data = b.data[:got]
 		end, lines := cutLines(b.data, s.cfg.Batch)
 		if lines > 0 {
+			st.lineBytes = int64(end / lines)
 			s.fillBatch(st, b, end, lines)
 			return cutBatch
 		}
@@ -148,6 +149,21 @@ func (s *sinkRunner) readLines(st *stream, limit int64, closed bool, b *batch) c
 		st.pos.Off = limit
 		return cutSkipped
 	}
+}
+
+// chunkFor returns how many bytes to read for st's next batch. Whatever a read brings beyond
+// the batch's last line is read again for the next batch, so a reader that is behind (catching
+// up after an outage, or slower than ingest) reads about chunk/batch-bytes times what it sends:
+// the read is sized to the batch the last one's lines would make, plus 1/16 for lines of
+// varying size, instead of the fixed readChunk for the longest likely lines. A batch whose
+// lines are longer than the last one's is cut short (it may hold fewer than cfg.Batch lines).
+func (s *sinkRunner) chunkFor(st *stream) int64 {
+	if st.lineBytes == 0 {
+		return s.readChunk
+	}
+	want := st.lineBytes * int64(s.cfg.Batch)
+	want += want/16 + st.lineBytes
+	return min(max(want, 4<<10), s.readChunk)
 }
 
 // cutLines returns the end of the first max lines of data (or of all its whole lines) and how

@@ -48,8 +48,9 @@ type stream struct {
 	loop int
 
 	// Owned by the reader goroutine.
-	pos Position // next byte to read
-	rd  segmentReader
+	pos       Position // next byte to read
+	rd        segmentReader
+	lineBytes int64 // mean bytes of a line in the last batch cut (0: none yet), to size the next read
 	// replay lists the ends of the batches an earlier run sent beyond the cursor (from the .sent
 	// file), in order: the reader cuts the same batches again, so that a resend carries the same
 	// lines under the same NATS message ids. hwm is the last of them, for counting resends.
