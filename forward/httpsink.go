@@ -24,6 +24,8 @@ type httpSink struct {
 	stats     *Stats
 	log       *slog.Logger
 	bo        backoff // the schedule's bounds; each worker copies it
+
+	encodeSlots chan struct{} // the Forwarder's (shared by its sinks): taken around each encode
 }
 
 // maxAnswerLog bounds how much of a refusing sink's answer goes into the log line.
@@ -62,7 +64,9 @@ type httpWorker struct {
 
 func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 	s := w.sink
+	s.encodeSlots <- struct{}{}
 	body, res := w.enc.encode(b.data)
+	<-s.encodeSlots
 	if res.invalid > 0 {
 		s.stats.drop(dropInvalid, int64(res.invalid), res.invalidBytes, 0)
 		s.log.Warn("forward: stored lines not forwarded: cannot parse them", "sink", s.name,

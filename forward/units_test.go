@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -164,4 +165,26 @@ func FuzzParseLine(f *testing.F) {
 			t.Fatalf("a parsed line does not encode: %+v", r)
 		}
 	})
+}
+
+// TestEncodesShareSlots: every HTTP sink of a forwarder takes its encodes from one set of
+// slots, half the processors (at least one), so the sinks together never encode on more.
+func TestEncodesShareSlots(t *testing.T) {
+	f, err := New(Config{Dir: t.TempDir(), Sinks: []SinkConfig{
+		{URL: "http://127.0.0.1:1/api/v1/write"}, {URL: "http://127.0.0.1:2/write"}, {URL: "http://127.0.0.1:3/api/v2/write"},
+	}, Logger: (&logBuffer{}).logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := max(1, runtime.GOMAXPROCS(0)/2)
+	for _, s := range f.sinks {
+		hs, ok := s.kind.(*httpSink)
+		if !ok {
+			t.Fatalf("sink %s is a %T; want *httpSink", s.name, s.kind)
+		}
+		if hs.encodeSlots != f.encodeSlots || cap(hs.encodeSlots) != want {
+			t.Errorf("sink %s: encode slots %p of %d; want the forwarder's %p of %d",
+				s.name, hs.encodeSlots, cap(hs.encodeSlots), f.encodeSlots, want)
+		}
+	}
 }
