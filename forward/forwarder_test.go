@@ -1,16 +1,13 @@
 package forward
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -221,30 +218,14 @@ func TestRestartReplaysSameBatches(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "forward-s.sent"), encodeCursor(nil, "s", []Position{at(30), at(45), at(60)}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var sizes []int
 	rr := newRWReceiver(t)
-	var mu sync.Mutex
-	rr.answer = func(int) (int, http.Header) { return http.StatusNoContent, nil }
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		samples, err := decodeRemoteWrite(body)
-		if err != nil {
-			t.Error(err)
-		}
-		mu.Lock()
-		sizes = append(sizes, len(samples))
-		mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rr.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(rr)
 	defer srv.Close()
 	var log logBuffer
 	f := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write#s", Batch: 1000, Inflight: 1}, &log)
 	waitFor(t, 10*time.Second, "80 samples", func() bool { _, n := rr.received(); return n == 80 })
 	closeForwarder(t, f)
-	mu.Lock()
-	defer mu.Unlock()
-	if want := []int{10, 15, 15, 40}; !slices.Equal(sizes, want) {
+	if sizes, want := rr.requestSizes(), []int{10, 15, 15, 40}; !slices.Equal(sizes, want) {
 		t.Errorf("requests of %v samples; want %v (the crashed run's batches, then the rest)", sizes, want)
 	}
 	if s := onlySink(f); s.ResentSamples != 40 || s.ResentRequests != 3 {
@@ -311,19 +292,8 @@ func TestReadSizedToBatch(t *testing.T) {
 	ref := SegmentRef{Loop: 0, Seq: 1}
 	n := appendTestLines(t, dir, ref, "short", 0, 300)
 	n += appendTestLines(t, dir, ref, "long_"+strings.Repeat("x", 400), 300, 300)
-	var mu sync.Mutex
-	largest := 0
 	rr := newRWReceiver(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if samples, err := decodeRemoteWrite(body); err == nil {
-			mu.Lock()
-			largest = max(largest, len(samples))
-			mu.Unlock()
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rr.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(rr)
 	defer srv.Close()
 	var log logBuffer
 	f := startForwarder(t, dir, SinkConfig{URL: srv.URL + "/api/v1/write", Batch: 50, Inflight: 2}, &log)
@@ -335,7 +305,7 @@ func TestReadSizedToBatch(t *testing.T) {
 	if names, got := rr.received(); names != 600 || got != 600 {
 		t.Fatalf("got %d names, %d samples; want 600 each (once)", names, got)
 	}
-	if largest > 50 {
+	if largest := slices.Max(rr.requestSizes()); largest > 50 {
 		t.Errorf("a request carried %d samples; want at most the batch, 50", largest)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -167,6 +168,7 @@ type rwReceiver struct {
 	requests int
 	got      map[string]int // metric name → times received
 	times    []time.Time    // arrival of every request
+	sizes    []int          // samples in each accepted request, in arrival order
 }
 
 func newRWReceiver(t *testing.T) *rwReceiver { return &rwReceiver{t: t, got: map[string]int{}} }
@@ -199,12 +201,20 @@ func (rr *rwReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, s := range samples {
 			rr.got[s.labels["__name__"]]++
 		}
+		rr.sizes = append(rr.sizes, len(samples))
 		rr.mu.Unlock()
 	}
 	w.WriteHeader(status)
 	if status == http.StatusBadRequest {
 		io.WriteString(w, "out of order sample")
 	}
+}
+
+// requestSizes returns the samples of each accepted request, in arrival order.
+func (rr *rwReceiver) requestSizes() []int {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return slices.Clone(rr.sizes)
 }
 
 // received returns how many distinct names arrived and how many samples in all.
