@@ -17,7 +17,7 @@ import (
 )
 
 func TestValidate(t *testing.T) {
-	good := options{duration: 10 * time.Second, warmup: time.Second, rounds: 2, conns: 64, threads: 1, idleConns: 10000, pin: "auto"}
+	good := options{duration: 10 * time.Second, warmup: time.Second, rounds: 2, conns: 64, threads: 1, idleConns: 10000, forwardCap: 200000, pin: "auto"}
 	cases := []struct {
 		name   string
 		change func(*options)
@@ -32,6 +32,8 @@ func TestValidate(t *testing.T) {
 		{"no connections", func(o *options) { o.conns = 0 }, false},
 		{"more threads than connections", func(o *options) { o.threads = 65 }, false},
 		{"negative idle connections", func(o *options) { o.idleConns = -1 }, false},
+		{"no capped forwarding", func(o *options) { o.forwardCap = 0 }, true},
+		{"negative forwarding cap", func(o *options) { o.forwardCap = -1 }, false},
 		{"bad pinning", func(o *options) { o.pin = "maybe" }, false},
 	}
 	for _, c := range cases {
@@ -82,19 +84,21 @@ func TestSelectSystems(t *testing.T) {
 }
 
 func TestSystemList(t *testing.T) {
-	o := options{binDir: "bin"}
 	cases := []struct {
-		name string
-		inv  inventory
-		want []string // present systems among the optional ones
+		name       string
+		inv        inventory
+		forwardCap int
+		want       []string // present systems among the optional ones
 	}{
-		{"nothing optional", inventory{}, nil},
-		{"VictoriaMetrics, no -forward", inventory{vmBin: "vm"}, []string{sysVM}},
-		{"-forward without VictoriaMetrics", inventory{forward: true}, nil},
-		{"both", inventory{vmBin: "vm", forward: true}, []string{sysVM, sysForward}},
+		{"nothing optional", inventory{}, 200000, nil},
+		{"VictoriaMetrics, no -forward", inventory{vmBin: "vm"}, 200000, []string{sysVM}},
+		{"-forward without VictoriaMetrics", inventory{forward: true}, 200000, nil},
+		{"both", inventory{vmBin: "vm", forward: true}, 200000, []string{sysVM, sysForward, sysForwardRate}},
+		{"both, -forward-cap 0", inventory{vmBin: "vm", forward: true}, 0, []string{sysVM, sysForward}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			o := options{binDir: "bin", forwardCap: c.forwardCap}
 			all := o.systemList(c.inv)
 			if len(all) != 9+len(c.want) {
 				t.Fatalf("got %d systems; want %d", len(all), 9+len(c.want))
@@ -106,6 +110,7 @@ func TestSystemList(t *testing.T) {
 			}
 		})
 	}
+	o := options{binDir: "bin", forwardCap: 200000}
 	all := o.systemList(inventory{vmBin: "vm", forward: true})
 	args := func(name string) string {
 		return strings.Join(find(all, name).args("127.0.0.1:1", "/d", "127.0.0.1:2"), " ")
@@ -118,6 +123,8 @@ func TestSystemList(t *testing.T) {
 			"-cache-bytes 0",
 		sysForward: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
 			"-forward http://127.0.0.1:2/api/v1/write",
+		sysForwardRate: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
+			"-forward http://127.0.0.1:2/api/v1/write -forward-rate 200000",
 		sysCeiling: "-addr 127.0.0.1:1",
 		sysNetHTTP: "-addr 127.0.0.1:1 -data-dir /d -rate 1000000000",
 	} {
@@ -125,8 +132,10 @@ func TestSystemList(t *testing.T) {
 			t.Errorf("%s: args %q; want %q", name, got, want)
 		}
 	}
-	if s := find(all, sysForward); s.sink == nil || s.sink.name != sysVM || !s.metricstream {
-		t.Errorf("forwarding system: sink %v, metricstream %v", s.sink, s.metricstream)
+	for _, name := range []string{sysForward, sysForwardRate} {
+		if s := find(all, name); s.sink == nil || s.sink.name != sysVM || !s.metricstream {
+			t.Errorf("forwarding system %s: sink %v, metricstream %v", name, s.sink, s.metricstream)
+		}
 	}
 	if s := find(all, sysLine); s.script != lineScript || s.target != lineTarget {
 		t.Errorf("line-protocol twin = %+v", s)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,10 @@ const (
 	sysFastHTTP = "fasthttpbase"
 	sysVM       = "victoria-metrics (line)"
 	sysForward  = "metricstream/written/auto +forward"
+	// sysForwardRate is sysForward with forwarding capped by -forward-rate
+	// (-forward-cap): the share of the CPU ingest keeps when the operator
+	// bounds what forwarding may take.
+	sysForwardRate = "metricstream/written/auto +forward -forward-rate"
 )
 
 // reference is the system every row's ratio is taken against: MetricStream
@@ -77,14 +82,14 @@ func (o *options) discover() inventory {
 		if p, err := exec.LookPath(o.vmPath); err == nil {
 			inv.vmBin = p
 		} else {
-			inv.notes = append(inv.notes, "VictoriaMetrics not installed ("+o.vmPath+" not found): "+sysVM+" and "+sysForward+" skipped")
+			inv.notes = append(inv.notes, "VictoriaMetrics not installed ("+o.vmPath+" not found): "+sysVM+" and the forwarding systems skipped")
 		}
 	}
 	// -h prints the flags and exits with status 0 or 2 (flag.ErrHelp).
 	out, _ := exec.Command(filepath.Join(o.binDir, "metricstream"), "-h").CombinedOutput()
 	inv.forward = forwardFlag.Match(out)
 	if !inv.forward && inv.vmBin != "" {
-		inv.notes = append(inv.notes, "bin/metricstream -h lists no -forward flag: "+sysForward+" skipped")
+		inv.notes = append(inv.notes, "bin/metricstream -h lists no -forward flag: the forwarding systems skipped")
 	}
 	return inv
 }
@@ -118,15 +123,28 @@ func (o *options) systemList(inv inventory) []system {
 	}
 	list = append(list, vm)
 	if inv.forward {
-		fwd := o.metricstream(sysForward, "written", "auto", jsonScript, jsonTarget)
-		plain := fwd.args
-		fwd.args = func(addr, dir, sinkAddr string) []string {
-			return append(plain(addr, dir, ""), "-forward", "http://"+sinkAddr+"/api/v1/write")
+		list = append(list, o.forwarding(sysForward, &vm, 0))
+		if o.forwardCap > 0 {
+			list = append(list, o.forwarding(sysForwardRate, &vm, o.forwardCap))
 		}
-		fwd.sink = &vm
-		list = append(list, fwd)
 	}
 	return list
+}
+
+// forwarding is the reference forwarding by remote write to sink, with
+// -forward-rate capped at samples/s unless it is 0.
+func (o *options) forwarding(name string, sink *system, capped int) system {
+	fwd := o.metricstream(name, "written", "auto", jsonScript, jsonTarget)
+	plain := fwd.args
+	fwd.args = func(addr, dir, sinkAddr string) []string {
+		args := append(plain(addr, dir, ""), "-forward", "http://"+sinkAddr+"/api/v1/write")
+		if capped > 0 {
+			args = append(args, "-forward-rate", strconv.Itoa(capped))
+		}
+		return args
+	}
+	fwd.sink = sink
+	return fwd
 }
 
 // metricstream is bin/metricstream with an ack mode and a writer, loaded
