@@ -45,7 +45,7 @@ func (o *forwardOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "forward-format", "auto", "wire format of the HTTP -forward sinks: auto (from the URL path), remote-write or influx")
 	fs.DurationVar(&o.timeout, "forward-timeout", forward.DefaultTimeout, "longest wait for a sink's answer to one request or publish before it is retried")
 	fs.IntVar(&o.batch, "forward-batch", forward.DefaultBatch, "most samples in one request to a sink (NATS: per group of messages)")
-	fs.Float64Var(&o.rate, "forward-rate", 0, "samples per second sent to each sink at most, to throttle replay after an outage (0: no limit)")
+	fs.Float64Var(&o.rate, "forward-rate", 0, "samples per second sent to each sink at most, to throttle replay after an outage or bound forwarding's share of a busy CPU (0: no limit)")
 	fs.IntVar(&o.inflight, "forward-inflight", forward.DefaultInflight, "requests in flight per sink; also the most a restart after a crash sends twice")
 	fs.StringVar(&o.tokenFile, "forward-token-file", "", "`file` holding a bearer token for the HTTP sinks (Authorization: Bearer)")
 	fs.StringVar(&o.natsCreds, "forward-nats-creds", "", "NATS credentials `file` (JWT and NKey seed) for the nats:// sinks")

@@ -1,10 +1,11 @@
 //go:build linux
 
 // Command loadtest runs the side-by-side load test behind `make loadtest`:
-// the gnet ceiling, MetricStream in six configurations (-ack written with
-// the default writer and with the file writer, -ack queued, -ack synced,
-// line protocol, and forwarding to VictoriaMetrics when the binary has
-// -forward), the net/http and fasthttp baselines, and VictoriaMetrics when
+// the gnet ceiling, MetricStream in eight configurations (-ack written with
+// the default writer, with the file writer and without page-cache trimming,
+// -ack queued, -ack synced, line protocol, and forwarding to VictoriaMetrics,
+// uncapped and capped by -forward-rate, when the binary has -forward), the
+// net/http and fasthttp baselines, and VictoriaMetrics when
 // it is installed, each driven by wrk with the same batches, in interleaved
 // rounds, on one machine.
 //
@@ -20,7 +21,7 @@
 // Systems are picked by name (the sys constants); the reference of the
 // ratios is metricstream/written/auto. For every run a system is started as
 // a subprocess on a free loopback port with a new temporary data directory
-// (after its sink, for the forwarding system), probed until GET /health
+// (after its sink, for the forwarding systems), probed until GET /health
 // answers 200, loaded by a discarded warm-up wrk run and then by the
 // measured one, measured (VmHWM, VmRSS; MetricStream's statistics name its
 // writer), stopped with SIGTERM and waited for. With two or more CPUs and
