@@ -93,9 +93,7 @@ func (f *Forwarder) newSink(sp sinkSpec) (*sinkRunner, error) {
 	case FormatNATS:
 		r.kind = newNATSSink(sp, f.cfg.Dir, ua, bo, r.stats, f.log)
 	default:
-		hs := newHTTPSink(sp.name, sp.post, sp.Format, sp.token, ua, sp.Timeout, sp.Inflight, bo, r.stats, f.log)
-		hs.encodeSlots = f.encodeSlots
-		r.kind = hs
+		r.kind = newHTTPSink(sp.name, sp.post, sp.Format, sp.token, ua, sp.Timeout, sp.Inflight, bo, f.encodeSlots, r.stats, f.log)
 	}
 	if err := r.loadCursor(); err != nil {
 		return nil, err

@@ -31,13 +31,15 @@ type httpSink struct {
 // maxAnswerLog bounds how much of a refusing sink's answer goes into the log line.
 const maxAnswerLog = 512
 
+// newHTTPSink builds a sink whose workers take encodeSlots (the Forwarder's, never nil) around
+// each encode.
 func newHTTPSink(name, url string, format Format, token, userAgent string, timeout time.Duration, inflight int,
-	bo backoff, stats *Stats, log *slog.Logger) *httpSink {
+	bo backoff, encodeSlots chan struct{}, stats *Stats, log *slog.Logger) *httpSink {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = inflight
 	tr.DisableCompression = true
 	return &httpSink{name: name, url: url, format: format, token: token, userAgent: userAgent, timeout: timeout,
-		client: &http.Client{Transport: tr}, stats: stats, log: log, bo: bo}
+		client: &http.Client{Transport: tr}, stats: stats, log: log, bo: bo, encodeSlots: encodeSlots}
 }
 
 func (s *httpSink) start(context.Context) error { return nil }
