@@ -104,6 +104,9 @@ type Config struct {
 	PollInterval time.Duration
 	// StatsInterval is how often each sink logs a one-line summary; zero turns it off.
 	StatsInterval time.Duration
+	// Nice is the niceness of the threads that read and encode, 1 to 19 (see background):
+	// zero selects DefaultNice, a negative value keeps the process's own priority.
+	Nice int
 }
 
 // sinkSpec is a validated SinkConfig.

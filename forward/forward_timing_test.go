@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -128,6 +129,7 @@ func benchForward(b *testing.B, url string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + f.Threads())) // as the binary runs it
 	if err := f.Start(NewDirSource(dir)); err != nil {
 		b.Fatal(err)
 	}

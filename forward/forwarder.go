@@ -21,14 +21,12 @@ type Forwarder struct {
 	log   *slog.Logger
 	sinks []*sinkRunner
 
-	// encodeSlots bounds the HTTP sinks' encodes running at once, all sinks together, to half
-	// the processors (at least one). The forwarder shares the CPUs with the event loops: an
-	// event loop that waited in a system call and finds its processor taken waits in the run
-	// queue behind every runnable encoder, so fewer of them at once means a shorter wait, and
-	// under load fewer encoders also thrash the caches less (in the pinned load with the sink
-	// behind, one encoder at a time forwarded about 15 % more samples than four, for the same
-	// ingest). Taken and given back around each encode by the workers.
-	encodeSlots chan struct{}
+	// bg runs the sinks' cuts and the HTTP sinks' encodes, all sinks together, on
+	// low-priority threads (see background): half the processors (at least one) plus one, so
+	// that a cut need not wait for an encode to end. Fewer encoders
+	// at once also thrash the caches less: in the pinned load with the sink behind, one
+	// encoder at a time forwarded about 15 % more samples than four, for the same ingest.
+	bg *background
 
 	startOnce sync.Once
 	started   bool // set inside startOnce
@@ -53,8 +51,12 @@ func New(cfg Config) (*Forwarder, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PollInterval = cmpOr(cfg.PollInterval, DefaultPollInterval)
+	if cfg.Nice > MaxNice {
+		return nil, fmt.Errorf("forward: niceness %d is above %d", cfg.Nice, MaxNice)
+	}
+	cfg.Nice = cmpOr(cfg.Nice, DefaultNice)
 	f := &Forwarder{cfg: cfg, log: cfg.Logger, closed: make(chan struct{}),
-		encodeSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
+		bg: newBackground(max(1, runtime.GOMAXPROCS(0)/2)+1, cfg.Nice)}
 	names := map[string]string{}
 	for _, sc := range cfg.Sinks {
 		sp, err := sc.validate()
@@ -79,7 +81,7 @@ func New(cfg Config) (*Forwarder, error) {
 func (f *Forwarder) newSink(sp sinkSpec) (*sinkRunner, error) {
 	r := &sinkRunner{
 		name: sp.name, url: sp.target, cfg: sp.SinkConfig, dir: f.cfg.Dir, stats: &Stats{}, log: f.log,
-		poll: f.cfg.PollInterval, streams: map[int]*stream{},
+		poll: f.cfg.PollInterval, streams: map[int]*stream{}, bg: f.bg, cutJob: bgJob{done: make(chan struct{})},
 		slots: make(chan struct{}, sp.Inflight), work: make(chan *batch), done: make(chan *batch, sp.Inflight),
 		readChunk: int64(min(max(sp.Batch*256, 64<<10), 16<<20)),
 	}
@@ -93,7 +95,7 @@ func (f *Forwarder) newSink(sp sinkSpec) (*sinkRunner, error) {
 	case FormatNATS:
 		r.kind = newNATSSink(sp, f.cfg.Dir, ua, bo, r.stats, f.log)
 	default:
-		r.kind = newHTTPSink(sp.name, sp.post, sp.Format, sp.token, ua, sp.Timeout, sp.Inflight, bo, f.encodeSlots, r.stats, f.log)
+		r.kind = newHTTPSink(sp.name, sp.post, sp.Format, sp.token, ua, sp.Timeout, sp.Inflight, bo, f.bg, r.stats, f.log)
 	}
 	if err := r.loadCursor(); err != nil {
 		return nil, err
@@ -154,12 +156,14 @@ func (f *Forwarder) Close(ctx context.Context) error {
 	f.closeOnce.Do(func() {
 		f.startOnce.Do(func() {}) // a later Start does nothing
 		if f.readCancel == nil {
+			f.bg.stop()
 			close(f.closed)
 			return
 		}
 		f.readCancel()
 		go func() {
 			f.wg.Wait()
+			f.bg.stop() // after the workers: none of them encodes any more
 			close(f.closed)
 		}()
 	})
@@ -236,3 +240,8 @@ func formatPositions(pos []Position) string {
 	}
 	return out
 }
+
+// Threads is the number of low-priority threads the forwarder reads and encodes on. Each holds
+// a Go processor while it works, so the process should run with that many processors more than it
+// has event loops (runtime.GOMAXPROCS), or an encode keeps a loop waiting for a processor.
+func (f *Forwarder) Threads() int { return f.bg.n }

@@ -25,21 +25,20 @@ type httpSink struct {
 	log       *slog.Logger
 	bo        backoff // the schedule's bounds; each worker copies it
 
-	encodeSlots chan struct{} // the Forwarder's (shared by its sinks): taken around each encode
+	bg *background // the Forwarder's (shared by its sinks): runs every encode
 }
 
 // maxAnswerLog bounds how much of a refusing sink's answer goes into the log line.
 const maxAnswerLog = 512
 
-// newHTTPSink builds a sink whose workers take encodeSlots (the Forwarder's, never nil) around
-// each encode.
+// newHTTPSink builds a sink whose workers encode on bg (the Forwarder's, never nil).
 func newHTTPSink(name, url string, format Format, token, userAgent string, timeout time.Duration, inflight int,
-	bo backoff, encodeSlots chan struct{}, stats *Stats, log *slog.Logger) *httpSink {
+	bo backoff, bg *background, stats *Stats, log *slog.Logger) *httpSink {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = inflight
 	tr.DisableCompression = true
 	return &httpSink{name: name, url: url, format: format, token: token, userAgent: userAgent, timeout: timeout,
-		client: &http.Client{Transport: tr}, stats: stats, log: log, bo: bo, encodeSlots: encodeSlots}
+		client: &http.Client{Transport: tr}, stats: stats, log: log, bo: bo, bg: bg}
 }
 
 func (s *httpSink) start(context.Context) error { return nil }
@@ -47,7 +46,7 @@ func (s *httpSink) start(context.Context) error { return nil }
 func (s *httpSink) close() { s.client.CloseIdleConnections() }
 
 func (s *httpSink) newWorker(stopping <-chan struct{}) deliverer {
-	w := &httpWorker{sink: s, bo: s.bo, stopping: stopping}
+	w := &httpWorker{sink: s, bo: s.bo, stopping: stopping, job: bgJob{done: make(chan struct{})}}
 	if s.format == FormatInflux {
 		w.enc = newInfluxEncoder()
 	} else {
@@ -62,13 +61,15 @@ type httpWorker struct {
 	enc      encoder
 	bo       backoff
 	stopping <-chan struct{}
+	job      bgJob // reused for every encode
 }
 
 func (w *httpWorker) deliver(ctx context.Context, b *batch) error {
 	s := w.sink
-	s.encodeSlots <- struct{}{}
-	body, res := w.enc.encode(b.data)
-	<-s.encodeSlots
+	var body []byte
+	var res encodeResult
+	w.job.run = func() { body, res = w.enc.encode(b.data) }
+	s.bg.do(&w.job)
 	if res.invalid > 0 {
 		s.stats.drop(dropInvalid, int64(res.invalid), res.invalidBytes, 0)
 		s.log.Warn("forward: stored lines not forwarded: cannot parse them", "sink", s.name,

@@ -40,7 +40,9 @@ type sinkRunner struct {
 	mu      sync.Mutex
 	streams map[int]*stream
 
-	sent *sentFile // owned by the reader goroutine
+	sent   *sentFile   // owned by the reader goroutine
+	bg     *background // the Forwarder's: the reader cuts batches on it
+	cutJob bgJob       // owned by the reader goroutine
 }
 
 // stream is one loop's stream as one sink sees it.
@@ -147,7 +149,9 @@ func (s *sinkRunner) dispatchOne(ctx context.Context, f Position) (bool, error) 
 	}
 	st := s.streamFor(f.Loop)
 	b := s.pool.Get().(*batch)
-	ok := s.cut(st, f, b)
+	var ok bool
+	s.cutJob.run = func() { ok = s.cut(st, f, b) }
+	s.bg.do(&s.cutJob)
 	if !ok {
 		s.pool.Put(b)
 		<-s.slots

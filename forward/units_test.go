@@ -3,6 +3,7 @@ package forward
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -167,24 +168,34 @@ func FuzzParseLine(f *testing.F) {
 	})
 }
 
-// TestEncodesShareSlots: every HTTP sink of a forwarder takes its encodes from one set of
-// slots, half the processors (at least one), so the sinks together never encode on more.
-func TestEncodesShareSlots(t *testing.T) {
-	f, err := New(Config{Dir: t.TempDir(), Sinks: []SinkConfig{
-		{URL: "http://127.0.0.1:1/api/v1/write"}, {URL: "http://127.0.0.1:2/write"}, {URL: "http://127.0.0.1:3/api/v2/write"},
-	}, Logger: (&logBuffer{}).logger()})
-	if err != nil {
-		t.Fatal(err)
+// TestSinksShareBackground: every sink of a forwarder cuts and encodes on the forwarder's one
+// set of background threads, half the processors (at least one) plus one, so the sinks together
+// never take more; the niceness is Config.Nice, DefaultNice when zero.
+func TestSinksShareBackground(t *testing.T) {
+	for _, tc := range []struct{ nice, want int }{{0, DefaultNice}, {7, 7}, {-1, -1}} {
+		f, err := New(Config{Dir: t.TempDir(), Nice: tc.nice, Sinks: []SinkConfig{
+			{URL: "http://127.0.0.1:1/api/v1/write"}, {URL: "http://127.0.0.1:2/write"}, {URL: "http://127.0.0.1:3/api/v2/write"},
+		}, Logger: (&logBuffer{}).logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := max(1, runtime.GOMAXPROCS(0)/2) + 1; f.Threads() != want || f.bg.nice != tc.want {
+			t.Errorf("Nice %d: %d threads at niceness %d; want %d at %d", tc.nice, f.Threads(), f.bg.nice, want, tc.want)
+		}
+		for _, s := range f.sinks {
+			hs, ok := s.kind.(*httpSink)
+			if !ok {
+				t.Fatalf("sink %s is a %T; want *httpSink", s.name, s.kind)
+			}
+			if hs.bg != f.bg || s.bg != f.bg {
+				t.Errorf("sink %s: background %p (encodes) and %p (cuts); want the forwarder's %p", s.name, hs.bg, s.bg, f.bg)
+			}
+		}
+		if err := f.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	want := max(1, runtime.GOMAXPROCS(0)/2)
-	for _, s := range f.sinks {
-		hs, ok := s.kind.(*httpSink)
-		if !ok {
-			t.Fatalf("sink %s is a %T; want *httpSink", s.name, s.kind)
-		}
-		if hs.encodeSlots != f.encodeSlots || cap(hs.encodeSlots) != want {
-			t.Errorf("sink %s: encode slots %p of %d; want the forwarder's %p of %d",
-				s.name, hs.encodeSlots, cap(hs.encodeSlots), f.encodeSlots, want)
-		}
+	if _, err := New(Config{Dir: t.TempDir(), Nice: MaxNice + 1, Sinks: []SinkConfig{{URL: "http://127.0.0.1:1/write"}}}); err == nil {
+		t.Errorf("Nice %d accepted", MaxNice+1)
 	}
 }

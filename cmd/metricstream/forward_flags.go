@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ type forwardOptions struct {
 	batch           int
 	rate            float64
 	inflight        int
+	nice            int
 	tokenFile       string
 	natsCreds       string
 	natsTokenFile   string
@@ -46,6 +48,8 @@ func (o *forwardOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.timeout, "forward-timeout", forward.DefaultTimeout, "longest wait for a sink's answer to one request or publish before it is retried")
 	fs.IntVar(&o.batch, "forward-batch", forward.DefaultBatch, "most samples in one request to a sink (NATS: per group of messages)")
 	fs.Float64Var(&o.rate, "forward-rate", 0, "samples per second sent to each sink at most, to throttle replay after an outage or bound forwarding's share of a busy CPU (0: no limit)")
+	fs.IntVar(&o.nice, "forward-nice", forward.DefaultNice, "niceness (0 to 19) of the threads that read and encode for the sinks: "+
+		"above 0, a CPU that ingest keeps busy goes to ingest first, and forwarding takes what is left (0: the same priority as ingest)")
 	fs.IntVar(&o.inflight, "forward-inflight", forward.DefaultInflight, "requests in flight per sink; also the most a restart after a crash sends twice")
 	fs.StringVar(&o.tokenFile, "forward-token-file", "", "`file` holding a bearer token for the HTTP sinks (Authorization: Bearer)")
 	fs.StringVar(&o.natsCreds, "forward-nats-creds", "", "NATS credentials `file` (JWT and NKey seed) for the nats:// sinks")
@@ -70,6 +74,8 @@ func (o *forwardOptions) forwarder(dataDir string, statsInterval time.Duration, 
 		return nil, fmt.Errorf("-forward-batch must be at least 1, not %d", o.batch)
 	case o.rate < 0:
 		return nil, fmt.Errorf("-forward-rate must not be negative, not %v", o.rate)
+	case o.nice < 0 || o.nice > forward.MaxNice:
+		return nil, fmt.Errorf("-forward-nice must be 0 to %d, not %d", forward.MaxNice, o.nice)
 	case o.inflight < 1 || o.inflight > 1024:
 		return nil, fmt.Errorf("-forward-inflight must be 1 to 1024, not %d", o.inflight)
 	case o.natsReplicas < 1 || o.natsReplicas > 5:
@@ -85,7 +91,12 @@ func (o *forwardOptions) forwarder(dataDir string, statsInterval time.Duration, 
 			Inflight: o.inflight, TokenFile: o.tokenFile, NATSCreds: o.natsCreds, NATSTokenFile: o.natsTokenFile,
 			NATSReplicas: o.natsReplicas, NATSMaxMsgBytes: o.natsMaxMsgBytes}
 	}
-	return forward.New(forward.Config{Dir: dataDir, Sinks: sinks, Logger: log, Version: version, StatsInterval: statsInterval})
+	nice := o.nice
+	if nice == 0 {
+		nice = -1 // forward.Config's spelling of the process's own priority
+	}
+	return forward.New(forward.Config{Dir: dataDir, Sinks: sinks, Logger: log, Version: version, StatsInterval: statsInterval,
+		Nice: nice})
 }
 
 // startForwarder starts fw (nil: no forwarding) reading the running store, up to its frontier.
@@ -94,6 +105,15 @@ func startForwarder(fw *forward.Forwarder, srv *server.Server) error {
 		return nil
 	}
 	return fw.Start(srv.Store())
+}
+
+// reserveProcs gives the forwarder's low-priority threads Go processors of their own, beyond
+// one per event loop: while a thread works it holds a processor, and with none to spare an
+// event loop would wait for it in Go's scheduler, which knows nothing of priorities. With
+// processors enough, the loops and the forwarder's threads wait in the kernel's run queue
+// instead, which shares the CPUs by their niceness.
+func reserveProcs(fw *forward.Forwarder, loops int) {
+	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), loops) + fw.Threads())
 }
 
 // closeForwarder stops fw, giving requests in flight up to grace to finish.

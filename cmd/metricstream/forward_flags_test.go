@@ -28,6 +28,8 @@ func TestForwardFlagErrors(t *testing.T) {
 		{[]string{"-forward", rw, "-forward-batch", "0"}, "-forward-batch must be at least 1"},
 		{[]string{"-forward", rw, "-forward-rate", "-5"}, "-forward-rate must not be negative"},
 		{[]string{"-forward", rw, "-forward-inflight", "0"}, "-forward-inflight must be 1 to 1024"},
+		{[]string{"-forward", rw, "-forward-nice", "20"}, "-forward-nice must be 0 to 19, not 20"},
+		{[]string{"-forward", rw, "-forward-nice", "-1"}, "-forward-nice must be 0 to 19, not -1"},
 		{[]string{"-forward", rw, "-forward-token-file", empty}, "want one non-empty line"},
 		{[]string{"-forward", rw, "-forward-token-file", "/nonexistent/token"}, "token file"},
 		{[]string{"-forward", rw, "-forward", rw}, "would share the cursor"},

@@ -118,6 +118,7 @@ func run(args []string, stderr io.Writer) int {
 	if fw != nil {
 		cfg.Extra = append(cfg.Extra, fw) // its statistics in GET /metrics
 		cfg.Retention = fw                // -max-disk-bytes keeps what a sink still needs
+		reserveProcs(fw, cfg.Loops)
 	}
 	slog.SetDefault(log)
 	stopProfile, ok := startCPUProfile(o.cpuProfile, log)
@@ -248,6 +249,6 @@ func configAttrs(c server.Config) []any {
 		"max_header_bytes", c.MaxHeaderBytes, "max_batch", c.MaxBatch, "max_conns", c.MaxConns,
 		"idle_timeout", c.IdleTimeout.String(), "read_timeout", c.ReadTimeout.String(), "monitor_interval", c.MonitorInterval.String(),
 		"top_clients", c.TopClients, "auth", c.AuthFile != "", "auth_stats", c.AuthStats,
-		"stats_interval", c.StatsInterval.String(),
+		"stats_interval", c.StatsInterval.String(), "gomaxprocs", runtime.GOMAXPROCS(0),
 	}
 }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"metricstream/forward"
+)
+
+// threadNices counts the threads of process pid by niceness (field 19 of /proc/<pid>/task/<tid>/stat).
+func threadNices(t *testing.T, pid int) map[int]int {
+	t.Helper()
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nices := map[int]int{}
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the thread ended between the listing and the read
+		}
+		// The command name in field 2 may hold spaces; the fields after its ')' do not.
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if n, err := strconv.Atoi(fields[16]); err == nil {
+			nices[n]++
+		}
+	}
+	return nices
+}
+
+// TestForwardNice: the forwarder reads and encodes on threads of its own at -forward-nice (15
+// by default) while everything else stays at the process's priority, and the process runs with
+// as many more Go processors as it has such threads (the start-up line's gomaxprocs). With
+// -forward-nice 0 no thread is niced. The sink is refused, so the forwarder cuts and encodes
+// and then retries.
+func TestForwardNice(t *testing.T) {
+	threads := max(1, runtime.NumCPU()/2) + 1 // forward.Forwarder.Threads in a process of NumCPU processors
+	for _, tc := range []struct {
+		name string
+		args []string
+		nice int // 0: no thread niced
+	}{
+		{"default", nil, forward.DefaultNice},
+		{"nice 7", []string{"-forward-nice", "7"}, 7},
+		{"nice 0", []string{"-forward-nice", "0"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-loops", "1", "-forward", "http://127.0.0.1:1/api/v1/write"}, tc.args...)
+			p := startProc(t, t.TempDir(), args...)
+			if status, _ := ecoPost(t, p.addr, "/metrics", nil, []byte(`{"metrics":[{"name":"m","value":1}]}`)); status != 200 {
+				t.Fatalf("POST: status %d", status)
+			}
+			fwPoll(t, 10*time.Second, "a retry of the refused sink", func() bool {
+				_, body, err := ecoGet("http://" + p.addr + "/metrics")
+				var stats struct {
+					Forward []struct{ Retries int } `json:"forward"`
+				}
+				return err == nil && json.Unmarshal(body, &stats) == nil && len(stats.Forward) == 1 && stats.Forward[0].Retries > 0
+			})
+			nices := threadNices(t, p.cmd.Process.Pid)
+			if tc.nice != 0 && nices[tc.nice] != threads {
+				t.Errorf("%d threads at niceness %d; want %d (threads by niceness: %v)", nices[tc.nice], tc.nice, threads, nices)
+			}
+			for n, count := range nices {
+				if n != 0 && n != tc.nice {
+					t.Errorf("%d threads at niceness %d; want none (threads by niceness: %v)", count, n, nices)
+				}
+			}
+			want := regexp.MustCompile(fmt.Sprintf(`msg=starting .*loops=1 .*gomaxprocs=%d\b`, max(runtime.NumCPU(), 1)+threads))
+			if !want.MatchString(p.logs.String()) {
+				t.Errorf("start-up line lacks %s:\n%s", want, p.logs.String())
+			}
+			ecoStopProc(t, p)
+		})
+	}
+}

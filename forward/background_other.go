@@ -1,0 +1,6 @@
+//go:build !linux
+
+package forward
+
+// lowerPriority does nothing where niceness belongs to the process, not to a thread.
+func lowerPriority(int) {}
