@@ -47,7 +47,7 @@ func (o *forwardOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "forward-format", "auto", "wire format of the HTTP -forward sinks: auto (from the URL path), remote-write or influx")
 	fs.DurationVar(&o.timeout, "forward-timeout", forward.DefaultTimeout, "longest wait for a sink's answer to one request or publish before it is retried")
 	fs.IntVar(&o.batch, "forward-batch", forward.DefaultBatch, "most samples in one request to a sink (NATS: per group of messages)")
-	fs.Float64Var(&o.rate, "forward-rate", 0, "samples per second sent to each sink at most, to throttle replay after an outage or bound forwarding's share of a busy CPU (0: no limit)")
+	fs.Float64Var(&o.rate, "forward-rate", 0, "samples per second sent to each sink at most, to throttle replay after an outage (0: no limit)")
 	fs.IntVar(&o.nice, "forward-nice", forward.DefaultNice, "niceness (0 to 19) of the threads that read and encode for the sinks: "+
 		"above 0, a CPU that ingest keeps busy goes to ingest first, and forwarding takes what is left (0: the same priority as ingest)")
 	fs.IntVar(&o.inflight, "forward-inflight", forward.DefaultInflight, "requests in flight per sink; also the most a restart after a crash sends twice")

@@ -4,7 +4,7 @@
 // the gnet ceiling, MetricStream in eight configurations (-ack written with
 // the default writer, with the file writer and without page-cache trimming,
 // -ack queued, -ack synced, line protocol, and forwarding to VictoriaMetrics,
-// uncapped and capped by -forward-rate, when the binary has -forward), the
+// at its default priority and at ingest's, when the binary has -forward), the
 // net/http and fasthttp baselines, and VictoriaMetrics when
 // it is installed, each driven by wrk with the same batches, in interleaved
 // rounds, on one machine.
@@ -86,7 +86,7 @@ type options struct {
 	scriptDir        string
 	wrkPath          string
 	vmPath           string
-	forwardCap       int // -forward-rate of the capped forwarding system; 0 leaves it out
+	forwardEven      bool // run sysForwardEven too
 	pin              string
 	systems          string
 	jsonPath         string
@@ -121,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.scriptDir, "scripts", filepath.Join("bench", "wrk"), "`directory` of the wrk scripts metrics.lua and line.lua")
 	fs.StringVar(&o.wrkPath, "wrk", "wrk", "wrk executable")
 	fs.StringVar(&o.vmPath, "victoria-metrics", "victoria-metrics", "VictoriaMetrics single-node executable, added with the line-protocol script (and as the forwarding sink) when found; empty skips it")
-	fs.IntVar(&o.forwardCap, "forward-cap", 200000, "samples/s to cap forwarding at (-forward-rate) in "+sysForwardRate+", which runs next to the uncapped "+sysForward+"; 0 skips it")
+	fs.BoolVar(&o.forwardEven, "forward-even", true, "run "+sysForwardEven+" (the forwarder at ingest's priority) next to "+sysForward)
 	fs.StringVar(&o.pin, "pin", "auto", "CPU pinning with taskset: auto (wrk on CPU 0, server on CPU 1 when there are 2+ CPUs and taskset exists), on, or off (unpinned: wrk and the servers share every CPU)")
 	fs.StringVar(&o.systems, "systems", "", "comma-separated names of the systems to run (default: all available)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this `file`")
@@ -174,8 +174,6 @@ func (o *options) validate(fs *flag.FlagSet) error {
 		return errors.New("-threads must be between 1 and -conns")
 	case o.idleConns < 0:
 		return errors.New("-idle-conns must not be negative")
-	case o.forwardCap < 0:
-		return errors.New("-forward-cap must not be negative")
 	case o.pin != "auto" && o.pin != "on" && o.pin != "off":
 		return fmt.Errorf("-pin must be auto, on or off, not %q", o.pin)
 	}

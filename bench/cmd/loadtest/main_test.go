@@ -17,7 +17,7 @@ import (
 )
 
 func TestValidate(t *testing.T) {
-	good := options{duration: 10 * time.Second, warmup: time.Second, rounds: 2, conns: 64, threads: 1, idleConns: 10000, forwardCap: 200000, pin: "auto"}
+	good := options{duration: 10 * time.Second, warmup: time.Second, rounds: 2, conns: 64, threads: 1, idleConns: 10000, forwardEven: true, pin: "auto"}
 	cases := []struct {
 		name   string
 		change func(*options)
@@ -32,8 +32,7 @@ func TestValidate(t *testing.T) {
 		{"no connections", func(o *options) { o.conns = 0 }, false},
 		{"more threads than connections", func(o *options) { o.threads = 65 }, false},
 		{"negative idle connections", func(o *options) { o.idleConns = -1 }, false},
-		{"no capped forwarding", func(o *options) { o.forwardCap = 0 }, true},
-		{"negative forwarding cap", func(o *options) { o.forwardCap = -1 }, false},
+		{"no even forwarding", func(o *options) { o.forwardEven = false }, true},
 		{"bad pinning", func(o *options) { o.pin = "maybe" }, false},
 	}
 	for _, c := range cases {
@@ -85,20 +84,20 @@ func TestSelectSystems(t *testing.T) {
 
 func TestSystemList(t *testing.T) {
 	cases := []struct {
-		name       string
-		inv        inventory
-		forwardCap int
-		want       []string // present systems among the optional ones
+		name        string
+		inv         inventory
+		forwardEven bool
+		want        []string // present systems among the optional ones
 	}{
-		{"nothing optional", inventory{}, 200000, nil},
-		{"VictoriaMetrics, no -forward", inventory{vmBin: "vm"}, 200000, []string{sysVM}},
-		{"-forward without VictoriaMetrics", inventory{forward: true}, 200000, nil},
-		{"both", inventory{vmBin: "vm", forward: true}, 200000, []string{sysVM, sysForward, sysForwardRate}},
-		{"both, -forward-cap 0", inventory{vmBin: "vm", forward: true}, 0, []string{sysVM, sysForward}},
+		{"nothing optional", inventory{}, true, nil},
+		{"VictoriaMetrics, no -forward", inventory{vmBin: "vm"}, true, []string{sysVM}},
+		{"-forward without VictoriaMetrics", inventory{forward: true}, true, nil},
+		{"both", inventory{vmBin: "vm", forward: true}, true, []string{sysVM, sysForward, sysForwardEven}},
+		{"both, -forward-even=false", inventory{vmBin: "vm", forward: true}, false, []string{sysVM, sysForward}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := options{binDir: "bin", forwardCap: c.forwardCap}
+			o := options{binDir: "bin", forwardEven: c.forwardEven}
 			all := o.systemList(c.inv)
 			if len(all) != 9+len(c.want) {
 				t.Fatalf("got %d systems; want %d", len(all), 9+len(c.want))
@@ -110,7 +109,7 @@ func TestSystemList(t *testing.T) {
 			}
 		})
 	}
-	o := options{binDir: "bin", forwardCap: 200000}
+	o := options{binDir: "bin", forwardEven: true}
 	all := o.systemList(inventory{vmBin: "vm", forward: true})
 	args := func(name string) string {
 		return strings.Join(find(all, name).args("127.0.0.1:1", "/d", "127.0.0.1:2"), " ")
@@ -123,8 +122,8 @@ func TestSystemList(t *testing.T) {
 			"-cache-bytes 0",
 		sysForward: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
 			"-forward http://127.0.0.1:2/api/v1/write",
-		sysForwardRate: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
-			"-forward http://127.0.0.1:2/api/v1/write -forward-rate 200000",
+		sysForwardEven: "-addr 127.0.0.1:1 -data-dir /d -ack written -writer auto -rate 1000000000 -stats-interval 0 " +
+			"-forward http://127.0.0.1:2/api/v1/write -forward-nice 0",
 		sysCeiling: "-addr 127.0.0.1:1",
 		sysNetHTTP: "-addr 127.0.0.1:1 -data-dir /d -rate 1000000000",
 	} {
@@ -132,7 +131,7 @@ func TestSystemList(t *testing.T) {
 			t.Errorf("%s: args %q; want %q", name, got, want)
 		}
 	}
-	for _, name := range []string{sysForward, sysForwardRate} {
+	for _, name := range []string{sysForward, sysForwardEven} {
 		if s := find(all, name); s.sink == nil || s.sink.name != sysVM || !s.metricstream {
 			t.Errorf("forwarding system %s: sink %v, metricstream %v", name, s.sink, s.metricstream)
 		}

@@ -85,7 +85,7 @@ var ratioDefs = []ratio{
 	{Label: "-ack synced over -ack written", Num: sysSynced, Den: sysWritten},
 	{Label: "-ack queued over -ack written", Num: sysQueued, Den: sysWritten},
 	{Label: "forwarding to VictoriaMetrics on over off", Num: sysForward, Den: sysWritten},
-	{Label: "forwarding capped by -forward-rate on over off", Num: sysForwardRate, Den: sysWritten},
+	{Label: "forwarding at ingest's priority (-forward-nice 0) on over off", Num: sysForwardEven, Den: sysWritten},
 	{Label: "MetricStream JSON over VictoriaMetrics line protocol, samples/s", Num: sysWritten, Den: sysVM},
 	{Label: "MetricStream line protocol over VictoriaMetrics line protocol, samples/s", Num: sysLine, Den: sysVM},
 	{Label: "MetricStream over net/http (thread per connection, same work)", Num: sysWritten, Den: sysNetHTTP},

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -27,10 +26,10 @@ const (
 	sysFastHTTP = "fasthttpbase"
 	sysVM       = "victoria-metrics (line)"
 	sysForward  = "metricstream/written/auto +forward"
-	// sysForwardRate is sysForward with forwarding capped by -forward-rate
-	// (-forward-cap): the share of the CPU ingest keeps when the operator
-	// bounds what forwarding may take.
-	sysForwardRate = "metricstream/written/auto +forward -forward-rate"
+	// sysForwardEven is sysForward with the forwarder at ingest's priority
+	// (-forward-nice 0): the CPU shared evenly instead of ingest first, which
+	// shows what the default's lower priority buys ingest and costs forwarding.
+	sysForwardEven = "metricstream/written/auto +forward -forward-nice 0"
 )
 
 // reference is the system every row's ratio is taken against: MetricStream
@@ -123,25 +122,22 @@ func (o *options) systemList(inv inventory) []system {
 	}
 	list = append(list, vm)
 	if inv.forward {
-		list = append(list, o.forwarding(sysForward, &vm, 0))
-		if o.forwardCap > 0 {
-			list = append(list, o.forwarding(sysForwardRate, &vm, o.forwardCap))
+		list = append(list, o.forwarding(sysForward, &vm))
+		if o.forwardEven {
+			list = append(list, o.forwarding(sysForwardEven, &vm, "-forward-nice", "0"))
 		}
 	}
 	return list
 }
 
-// forwarding is the reference forwarding by remote write to sink, with
-// -forward-rate capped at samples/s unless it is 0.
-func (o *options) forwarding(name string, sink *system, capped int) system {
+// forwarding is the reference forwarding by remote write to sink, with the
+// extra flags.
+func (o *options) forwarding(name string, sink *system, extra ...string) system {
 	fwd := o.metricstream(name, "written", "auto", jsonScript, jsonTarget)
 	plain := fwd.args
 	fwd.args = func(addr, dir, sinkAddr string) []string {
 		args := append(plain(addr, dir, ""), "-forward", "http://"+sinkAddr+"/api/v1/write")
-		if capped > 0 {
-			args = append(args, "-forward-rate", strconv.Itoa(capped))
-		}
-		return args
+		return append(args, extra...)
 	}
 	fwd.sink = sink
 	return fwd
