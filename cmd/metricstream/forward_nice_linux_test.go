@@ -43,7 +43,10 @@ func threadNices(t *testing.T, pid int) map[int]int {
 // -forward-nice 0 no thread is niced. The sink is refused, so the forwarder cuts and encodes
 // and then retries.
 func TestForwardNice(t *testing.T) {
-	threads := max(1, runtime.NumCPU()/2) + 1 // forward.Forwarder.Threads in a process of NumCPU processors
+	// The binary starts with the processors this test has (the same CPUs, cgroup and
+	// environment), and forward.Forwarder.Threads counts from them.
+	procs := runtime.GOMAXPROCS(0)
+	threads := max(1, procs/2) + 1
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -75,7 +78,7 @@ func TestForwardNice(t *testing.T) {
 					t.Errorf("%d threads at niceness %d; want none (threads by niceness: %v)", count, n, nices)
 				}
 			}
-			want := regexp.MustCompile(fmt.Sprintf(`msg=starting .*loops=1 .*gomaxprocs=%d\b`, max(runtime.NumCPU(), 1)+threads))
+			want := regexp.MustCompile(fmt.Sprintf(`msg=starting .*loops=1 .*gomaxprocs=%d\b`, procs+threads))
 			if !want.MatchString(p.logs.String()) {
 				t.Errorf("start-up line lacks %s:\n%s", want, p.logs.String())
 			}
