@@ -111,9 +111,13 @@ func startForwarder(fw *forward.Forwarder, srv *server.Server) error {
 // one per event loop: while a thread works it holds a processor, and with none to spare an
 // event loop would wait for it in Go's scheduler, which knows nothing of priorities. With
 // processors enough, the loops and the forwarder's threads wait in the kernel's run queue
-// instead, which shares the CPUs by their niceness.
-func reserveProcs(fw *forward.Forwarder, loops int) {
-	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), loops) + fw.Threads())
+// instead, which shares the CPUs by their niceness. A zero cfg.Loops (one loop per processor) is
+// resolved first, so that the loops are not counted from the raised number.
+func reserveProcs(fw *forward.Forwarder, cfg *server.Config) {
+	if cfg.Loops == 0 {
+		cfg.Loops = runtime.GOMAXPROCS(0)
+	}
+	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), cfg.Loops) + fw.Threads())
 }
 
 // closeForwarder stops fw, giving requests in flight up to grace to finish.

@@ -40,7 +40,8 @@ func threadNices(t *testing.T, pid int) map[int]int {
 // TestForwardNice: the forwarder reads and encodes on threads of its own at -forward-nice (15
 // by default) while everything else stays at the process's priority, and the process runs with
 // as many more Go processors as it has such threads (the start-up line's gomaxprocs). With
-// -forward-nice 0 no thread is niced. The sink is refused, so the forwarder cuts and encodes
+// -forward-nice 0 no thread is niced; with -loops 0 the loops are one per processor the process
+// had before the forwarder's were added. The sink is refused, so the forwarder cuts and encodes
 // and then retries.
 func TestForwardNice(t *testing.T) {
 	// The binary starts with the processors this test has (the same CPUs, cgroup and
@@ -48,16 +49,18 @@ func TestForwardNice(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
 	threads := max(1, procs/2) + 1
 	for _, tc := range []struct {
-		name string
-		args []string
-		nice int // 0: no thread niced
+		name  string
+		args  []string
+		nice  int // 0: no thread niced
+		loops int // in the start-up line
 	}{
-		{"default", nil, forward.DefaultNice},
-		{"nice 7", []string{"-forward-nice", "7"}, 7},
-		{"nice 0", []string{"-forward-nice", "0"}, 0},
+		{"default", []string{"-loops", "1"}, forward.DefaultNice, 1},
+		{"nice 7", []string{"-loops", "1", "-forward-nice", "7"}, 7, 1},
+		{"nice 0", []string{"-loops", "1", "-forward-nice", "0"}, 0, 1},
+		{"a loop per processor", []string{"-loops", "0"}, forward.DefaultNice, procs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"-loops", "1", "-forward", "http://127.0.0.1:1/api/v1/write"}, tc.args...)
+			args := append([]string{"-forward", "http://127.0.0.1:1/api/v1/write"}, tc.args...)
 			p := startProc(t, t.TempDir(), args...)
 			if status, _ := ecoPost(t, p.addr, "/metrics", nil, []byte(`{"metrics":[{"name":"m","value":1}]}`)); status != 200 {
 				t.Fatalf("POST: status %d", status)
@@ -78,7 +81,7 @@ func TestForwardNice(t *testing.T) {
 					t.Errorf("%d threads at niceness %d; want none (threads by niceness: %v)", count, n, nices)
 				}
 			}
-			want := regexp.MustCompile(fmt.Sprintf(`msg=starting .*loops=1 .*gomaxprocs=%d\b`, procs+threads))
+			want := regexp.MustCompile(fmt.Sprintf(`msg=starting .*loops=%d .*gomaxprocs=%d\b`, tc.loops, max(procs, tc.loops)+threads))
 			if !want.MatchString(p.logs.String()) {
 				t.Errorf("start-up line lacks %s:\n%s", want, p.logs.String())
 			}

@@ -118,7 +118,7 @@ func run(args []string, stderr io.Writer) int {
 	if fw != nil {
 		cfg.Extra = append(cfg.Extra, fw) // its statistics in GET /metrics
 		cfg.Retention = fw                // -max-disk-bytes keeps what a sink still needs
-		reserveProcs(fw, cfg.Loops)
+		reserveProcs(fw, &cfg)
 	}
 	slog.SetDefault(log)
 	stopProfile, ok := startCPUProfile(o.cpuProfile, log)
