@@ -16,9 +16,8 @@ const DefaultNice = 15
 const MaxNice = 19
 
 // background runs the forwarder's CPU work (cutting batches from the segments, encoding them)
-// on a few OS threads of its own, each locked to its
-// goroutine and, on Linux, given a lower priority (a higher niceness) than the rest of the
-// process. The kernel then shares a busy CPU between an event loop and an encoder by their
+// on a few OS threads of its own, each locked to its goroutine and, on Linux, given a lower
+// priority (a higher niceness) than the rest of the process. The kernel then shares a busy CPU between an event loop and an encoder by their
 // weights, instead of Go's scheduler, which has no priorities and lets an encoder hold a
 // processor an event loop wants for up to 10 ms. When the CPU has time to spare, an encoder
 // runs at full speed.
@@ -71,9 +70,9 @@ func (bg *background) do(j *bgJob) {
 	<-j.done
 }
 
-// stop ends the threads once their jobs are done; no do may follow.
+// stop ends the threads once their jobs are done; no do may follow (it would send on a closed
+// channel). A pool that never started has no thread to wait for.
 func (bg *background) stop() {
-	bg.once.Do(func() {}) // never started: nothing to stop, and a late do would block
 	close(bg.jobs)
 	bg.wg.Wait()
 }
