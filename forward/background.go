@@ -32,6 +32,11 @@ type background struct {
 	jobs    chan *bgJob // taken by the threads; unbuffered, so a job waits for a free thread
 	once    sync.Once   // starts the threads
 	wg      sync.WaitGroup
+
+	// refused is told, once, why a thread could not lower its priority (a seccomp profile
+	// may refuse setpriority); that thread then runs at the process's. nil: nobody is told.
+	refused     func(error)
+	refusedOnce sync.Once
 }
 
 // bgJob is one piece of work. The worker that submits it owns it; done is signalled by the thread.
@@ -41,9 +46,10 @@ type bgJob struct {
 }
 
 // newBackground prepares n threads at the given niceness (0 or less: the process's own); the
-// first do starts them.
-func newBackground(n, nice int) *background {
-	return &background{n: n, nice: nice, jobs: make(chan *bgJob)}
+// first do starts them. refused (may be nil) hears of the first thread that could not lower
+// its priority.
+func newBackground(n, nice int, refused func(error)) *background {
+	return &background{n: n, nice: nice, jobs: make(chan *bgJob), refused: refused}
 }
 
 func (bg *background) start() {
@@ -56,7 +62,9 @@ func (bg *background) start() {
 func (bg *background) thread() {
 	defer bg.wg.Done()
 	runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-	lowerPriority(bg.nice)
+	if err := lowerPriority(bg.nice); err != nil && bg.refused != nil {
+		bg.refusedOnce.Do(func() { bg.refused(err) })
+	}
 	for j := range bg.jobs {
 		j.run()
 		j.done <- struct{}{}

@@ -32,7 +32,7 @@ func TestBackgroundThreads(t *testing.T) {
 		{"process priority", 2, -1, own},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bg := newBackground(tc.threads, tc.nice)
+			bg := newBackground(tc.threads, tc.nice, func(err error) { t.Errorf("refused: %v", err) })
 			var mu sync.Mutex
 			tids := map[int]int{} // thread id → jobs run on it
 			var wg sync.WaitGroup
@@ -72,5 +72,5 @@ func TestBackgroundThreads(t *testing.T) {
 
 // TestBackgroundStopUnstarted: a pool that never ran a job stops at once.
 func TestBackgroundStopUnstarted(t *testing.T) {
-	newBackground(2, 10).stop()
+	newBackground(2, 10, nil).stop()
 }

@@ -3,4 +3,4 @@
 package forward
 
 // lowerPriority does nothing where niceness belongs to the process, not to a thread.
-func lowerPriority(int) {}
+func lowerPriority(int) error { return nil }

@@ -55,8 +55,11 @@ func New(cfg Config) (*Forwarder, error) {
 		return nil, fmt.Errorf("forward: niceness %d is above %d", cfg.Nice, MaxNice)
 	}
 	cfg.Nice = cmpOr(cfg.Nice, DefaultNice)
-	f := &Forwarder{cfg: cfg, log: cfg.Logger, closed: make(chan struct{}),
-		bg: newBackground(max(1, runtime.GOMAXPROCS(0)/2)+1, cfg.Nice)}
+	f := &Forwarder{cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	f.bg = newBackground(max(1, runtime.GOMAXPROCS(0)/2)+1, cfg.Nice, func(err error) {
+		f.log.Warn("forward: cannot lower the priority of the forwarding threads; forwarding shares the CPU with ingest as an equal",
+			"nice", cfg.Nice, "err", err)
+	})
 	names := map[string]string{}
 	for _, sc := range cfg.Sinks {
 		sp, err := sc.validate()

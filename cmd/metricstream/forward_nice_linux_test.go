@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -65,13 +66,7 @@ func TestForwardNice(t *testing.T) {
 			if status, _ := ecoPost(t, p.addr, "/metrics", nil, []byte(`{"metrics":[{"name":"m","value":1}]}`)); status != 200 {
 				t.Fatalf("POST: status %d", status)
 			}
-			fwPoll(t, 10*time.Second, "a retry of the refused sink", func() bool {
-				_, body, err := ecoGet("http://" + p.addr + "/metrics")
-				var stats struct {
-					Forward []struct{ Retries int } `json:"forward"`
-				}
-				return err == nil && json.Unmarshal(body, &stats) == nil && len(stats.Forward) == 1 && stats.Forward[0].Retries > 0
-			})
+			fwPoll(t, 10*time.Second, "a retry of the refused sink", func() bool { return fwRetries(p.addr) > 0 })
 			nices := threadNices(t, p.cmd.Process.Pid)
 			if tc.nice != 0 && nices[tc.nice] != threads {
 				t.Errorf("%d threads at niceness %d; want %d (threads by niceness: %v)", nices[tc.nice], tc.nice, threads, nices)
@@ -88,4 +83,41 @@ func TestForwardNice(t *testing.T) {
 			ecoStopProc(t, p)
 		})
 	}
+}
+
+// TestForwardNiceRefused: where setpriority is refused (a seccomp profile), the forwarder says
+// so once in the log and forwards at the process's priority: no thread is niced, and the
+// refused sink is still retried.
+func TestForwardNiceRefused(t *testing.T) {
+	command := func(args ...string) *exec.Cmd {
+		cmd := refusedCommand(args...)
+		cmd.Env = append(cmd.Env, seccompRefuseEnv+"=setpriority")
+		return cmd
+	}
+	p := startCommand(t, t.TempDir(), command, "-forward", "http://127.0.0.1:1/api/v1/write")
+	if status, _ := ecoPost(t, p.addr, "/metrics", nil, []byte(`{"metrics":[{"name":"m","value":1}]}`)); status != 200 {
+		t.Fatalf("POST: status %d", status)
+	}
+	fwPoll(t, 10*time.Second, "a retry of the refused sink", func() bool { return fwRetries(p.addr) > 0 })
+	if nices := threadNices(t, p.cmd.Process.Pid); len(nices) != 1 || nices[0] == 0 {
+		t.Errorf("threads by niceness %v; want all at 0", nices)
+	}
+	ecoStopProc(t, p)
+	logs := p.logs.String()
+	want := "cannot lower the priority of the forwarding threads"
+	if n := strings.Count(logs, want); n != 1 || !strings.Contains(logs, "operation not permitted") {
+		t.Errorf("the log says %q %d times (want once, with the kernel's reason):\n%s", want, n, logs)
+	}
+}
+
+// fwRetries is the only sink's retries in GET /metrics (-1 when it cannot be read).
+func fwRetries(addr string) int {
+	_, body, err := ecoGet("http://" + addr + "/metrics")
+	var stats struct {
+		Forward []struct{ Retries int } `json:"forward"`
+	}
+	if err != nil || json.Unmarshal(body, &stats) != nil || len(stats.Forward) != 1 {
+		return -1
+	}
+	return stats.Forward[0].Retries
 }

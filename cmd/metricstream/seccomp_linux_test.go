@@ -19,8 +19,12 @@ import (
 )
 
 // seccompExecEnv names the binary TestSeccompExecHelper runs under a seccomp filter that refuses
-// io_uring_setup(2), as container runtimes' default profiles do.
+// io_uring_setup(2), as container runtimes' default profiles do, or the system call that
+// seccompRefuseEnv names.
 const seccompExecEnv = "METRICSTREAM_SECCOMP_EXEC"
+
+// seccompRefuseEnv, when set to "setpriority", makes the filter refuse setpriority(2) instead.
+const seccompRefuseEnv = "METRICSTREAM_SECCOMP_REFUSE"
 
 // sysIOURingSetup is io_uring_setup's number, the same on every architecture (Linux 5.1+).
 const sysIOURingSetup = 425
@@ -33,7 +37,11 @@ func TestSeccompExecHelper(t *testing.T) {
 		t.Skip("helper process of TestIOURingRefusedByKernel")
 	}
 	runtime.LockOSThread()
-	if err := refuseIOURing(); err != nil {
+	nr := uint32(sysIOURingSetup)
+	if os.Getenv(seccompRefuseEnv) == "setpriority" {
+		nr = unix.SYS_SETPRIORITY
+	}
+	if err := refuseSyscall(nr); err != nil {
 		fmt.Fprintln(os.Stderr, "seccomp:", err)
 		os.Exit(3)
 	}
@@ -42,8 +50,8 @@ func TestSeccompExecHelper(t *testing.T) {
 	os.Exit(3)
 }
 
-// refuseIOURing makes io_uring_setup fail with EPERM for this thread and what it execs.
-func refuseIOURing() error {
+// refuseSyscall makes system call nr fail with EPERM for this thread and what it execs.
+func refuseSyscall(nr uint32) error {
 	const (
 		setModeFilter = 1
 		retAllow      = 0x7fff0000
@@ -51,7 +59,7 @@ func refuseIOURing() error {
 	)
 	filter := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: sysIOURingSetup},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: nr},
 		{Code: unix.BPF_RET | unix.BPF_K, K: retErrno | uint32(unix.EPERM)},
 		{Code: unix.BPF_RET | unix.BPF_K, K: retAllow},
 	}
