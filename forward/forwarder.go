@@ -21,11 +21,11 @@ type Forwarder struct {
 	log   *slog.Logger
 	sinks []*sinkRunner
 
-	// bg runs the sinks' cuts and the HTTP sinks' encodes, all sinks together, on
-	// low-priority threads (see background): half the processors (at least one) plus one, so
-	// that a cut need not wait for an encode to end. Fewer encoders
-	// at once also thrash the caches less: in the pinned load with the sink behind, one
-	// encoder at a time forwarded about 15 % more samples than four, for the same ingest.
+	// bg runs the sinks' cuts and the HTTP sinks' encodes, all sinks together, on low-priority
+	// threads (see background): half the processors (at least one) plus one, so that a cut need
+	// not wait for an encode to end. Fewer encoders at once also thrash the caches less: in the
+	// pinned load with the sink behind, one encoder at a time forwarded about 15 % more samples
+	// than four, for the same ingest.
 	bg *background
 
 	startOnce sync.Once
