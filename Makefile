@@ -14,7 +14,7 @@ FUZZTIME  ?= 10m
 # with "context deadline exceeded" as the time runs out (go.dev/issue/75804).
 TEST_FUZZTIME ?= 10000x
 
-.PHONY: all help build run test vet fmt bench loadtest fuzz fuzz-short clean cross test-386 test-nats-current
+.PHONY: all help build run test vet fmt bench loadtest fuzz fuzz-short clean cross pgo test-386 test-nats-current
 
 all: help
 
@@ -27,6 +27,7 @@ help:
 	@echo "make test-nats-current  the NATS tests against nats-server $(NATS_SERVER_VERSION), built into bin/ (make test runs it)"
 	@echo "make bench     Go micro-benchmarks with -benchmem"
 	@echo "make loadtest  side-by-side wrk comparison against the baselines (prints a table of ratios)"
+	@echo "make pgo       refresh cmd/metricstream/default.pgo, the CPU profile go build optimises the server with"
 	@echo "make fuzz      run every fuzz target for FUZZTIME=$(FUZZTIME)"
 	@echo "make clean     remove bin/"
 
@@ -90,6 +91,11 @@ bench:
 
 loadtest: build
 	./bench/loadtest.sh
+
+# go build uses cmd/metricstream/default.pgo by itself (-pgo=auto); this
+# profiles the server under PGO_SECONDS (default 20) of loadgen's load.
+pgo:
+	GO=$(GO) ./bench/pgo.sh
 
 # Each fuzz target on its own: go test -fuzz accepts one target at a time.
 FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' $$(git ls-files '*_test.go') 2>/dev/null | sed 's/func //' | sort -u)
