@@ -78,18 +78,20 @@ func declared(fn string) error {
 		return fmt.Errorf("%s: not a name of this module's form", fn)
 	}
 	dir, recv, name := m[1], m[2], m[3]
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, filepath.Join("..", "..", dir), nil, parser.SkipObjectResolution)
+	files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
 	if err != nil {
 		return err
 	}
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			for _, d := range f.Decls {
-				fd, ok := d.(*ast.FuncDecl)
-				if ok && fd.Name.Name == name && receiverName(fd) == recv {
-					return nil
-				}
+	fset := token.NewFileSet()
+	for _, path := range files {
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if ok && fd.Name.Name == name && receiverName(fd) == recv {
+				return nil
 			}
 		}
 	}
