@@ -68,12 +68,16 @@ func TestDefaultPGO(t *testing.T) {
 	}
 }
 
+// profileFuncRE splits a profile's function name of this module into its
+// directory, receiver type (or "") and name.
+var profileFuncRE = regexp.MustCompile(`^metricstream/(\w+)\.(?:\(\*?(\w+)\)\.)?(\w+)$`)
+
 // declared reports whether fn, a profile's name of the form
 // metricstream/<dir>.<Func> or metricstream/<dir>.(*<Type>).<Method>, is
 // still declared in the source (a binary would not do: PGO inlines some of
 // these functions away).
 func declared(fn string) error {
-	m := regexp.MustCompile(`^metricstream/(\w+)\.(?:\(\*?(\w+)\)\.)?(\w+)$`).FindStringSubmatch(fn)
+	m := profileFuncRE.FindStringSubmatch(fn)
 	if m == nil {
 		return fmt.Errorf("%s: not a name of this module's form", fn)
 	}
