@@ -74,16 +74,18 @@ func (e *Engine) startPassLocked(s *shard, size int, cutoff int64) {
 	if nt == nil || len(nt.slots) != size {
 		nt = newTable(size)
 	}
-	// Ask the monitor for the next spare.
-	select {
-	case e.spareWanted <- struct{}{}:
-	default:
-	}
 	nt.prev.Store(old)
 	s.tab.Store(nt)
 	s.pass = pass{from: old, cutoff: cutoff}
 	s.inTab = 0
 	s.passes++
+	// Ask the monitor for the next spare only now: makeSpares sizes it by
+	// the published table, and a wake-up sent before the Store could let it
+	// size the spare by the table this pass replaces.
+	select {
+	case e.spareWanted <- struct{}{}:
+	default:
+	}
 }
 
 // stepLocked moves the next window slots of the pass in progress: clients
