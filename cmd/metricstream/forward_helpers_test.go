@@ -227,6 +227,14 @@ func fwExpected(t *testing.T, dir, format string, extra map[string]string) []str
 // fwDiff compares two sorted key lists and fails with the first differences.
 func fwDiff(t *testing.T, what string, got, want []string) {
 	t.Helper()
+	if msg := fwDiffMsg(what, got, want); msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+// fwDiffMsg compares two sorted key lists and describes the first differences, or returns ""
+// when they are equal.
+func fwDiffMsg(what string, got, want []string) string {
 	if len(got) == len(want) {
 		same := true
 		for i := range got {
@@ -236,7 +244,7 @@ func fwDiff(t *testing.T, what string, got, want []string) {
 			}
 		}
 		if same {
-			return
+			return ""
 		}
 	}
 	wantSet := map[string]int{}
@@ -257,7 +265,7 @@ func fwDiff(t *testing.T, what string, got, want []string) {
 		}
 	}
 	sort.Strings(missing)
-	t.Fatalf("%s: %d samples, want %d; %d missing, e.g. %q; %d unexpected, e.g. %q", what, len(got), len(want),
+	return fmt.Sprintf("%s: %d samples, want %d; %d missing, e.g. %q; %d unexpected, e.g. %q", what, len(got), len(want),
 		len(missing), fwHead(missing), len(extra), fwHead(extra))
 }
 
