@@ -336,9 +336,6 @@ func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string
 	want := ecoSegmentLines(t, dir)
 	sort.Strings(want)
 	msgs := fwReadStream(t, servers, stream, state.First, state.Last)
-	if uint64(len(msgs)) != state.Msgs {
-		t.Errorf("read %d messages by sequence; every node holds %+v", len(msgs), state)
-	}
 	var got []string
 	ids := map[string]bool{}
 	suspect := map[string]bool{} // ids whose PubAcks and failures are logged when the test fails
@@ -393,6 +390,9 @@ func fwCheckExactlyOnce(t *testing.T, p *proc, dir, sink, servers, stream string
 	}
 	for _, b := range broken {
 		check("%s", b)
+	}
+	if uint64(len(msgs)) != state.Msgs {
+		check("read %d messages by sequence; every node holds %+v", len(msgs), state)
 	}
 	// Every replica holds the same messages at the same sequences as the leader.
 	for i := 0; len(nodes) > 1 && i < len(nodes); i++ {
